@@ -1,0 +1,46 @@
+package dev.convt;
+
+/**
+ * One implementation of transposed convolution. Implementations are interchangeable: every one is checked against
+ * {@link JavaReferenceBackend} by the same test suite. Obtain them from {@link Backends}.
+ */
+public interface Backend {
+
+    /** Short identifier used by {@code -Dconvt.backend}, {@code CONVT_BACKEND} and the CLI: {@code java}, {@code onednn}. */
+    String id();
+
+    /** Whether this backend can run in this process (its native code loaded, for example). Computed once. */
+    boolean isAvailable();
+
+    /** Why {@link #isAvailable()} is false, or {@code null} when it is available. */
+    Throwable unavailabilityCause();
+
+    /** One line about the implementation (library version, instruction set), for {@code convt info}. */
+    default String describe() {
+        return "";
+    }
+
+    /** Throws {@link UnsupportedOperationException} with the cause when this backend is not available. */
+    default void ensureAvailability() {
+        if (!isAvailable()) {
+            throw new UnsupportedOperationException("backend '" + id() + "' is not available: "
+                + unavailabilityCause(), unavailabilityCause());
+        }
+    }
+
+    /**
+     * {@code null} when this backend can run {@code layer}, otherwise a sentence saying why not. An unavailable
+     * backend supports nothing.
+     */
+    String unsupportedReason(ConvTransposeLayer layer);
+
+    /**
+     * Prepares {@code layer} with its weight ({@code [inChannels, outChannels/groups, *kernelSize]}) and bias
+     * ({@code [outChannels]}, or {@code null} for a layer without bias). The weight and bias are copied, so the
+     * caller may reuse their tensors. The result must be closed.
+     *
+     * @throws IllegalArgumentException when the weight or bias does not fit the layer
+     * @throws UnsupportedOperationException when this backend is unavailable or cannot run the layer
+     */
+    CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias);
+}

@@ -1,0 +1,119 @@
+package dev.convt;
+
+import dev.convt.onednn.OneDnnBackend;
+
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The factory of interchangeable backends, and the one place that chooses between them.
+ *
+ * <p>The choice comes from {@code -Dconvt.backend=auto|java|onednn}, else the {@code CONVT_BACKEND} environment
+ * variable, else {@code auto}. {@code auto} takes oneDNN when it loaded and supports the layer, otherwise the Java
+ * backend, and records why in {@link Selection#reason()}. A forced backend that cannot run throws with the cause;
+ * there is never a silent fallback.
+ */
+public final class Backends {
+
+    /** System property naming the backend: {@code auto}, {@code java} or {@code onednn}. */
+    public static final String PROPERTY = "convt.backend";
+    /** Environment variable read when {@link #PROPERTY} is not set. */
+    public static final String ENV = "CONVT_BACKEND";
+    public static final String AUTO = "auto";
+
+    private static final System.Logger LOG = System.getLogger(Backends.class.getName());
+
+    private Backends() {}
+
+    /** The pure-Java reference backend; always available. */
+    public static Backend java() {
+        return JavaReferenceBackend.INSTANCE;
+    }
+
+    /** The oneDNN backend (check {@link Backend#isAvailable()}). */
+    public static Backend onednn() {
+        return OneDnnBackend.INSTANCE;
+    }
+
+    /** Every backend, available or not, the reference first. */
+    public static List<Backend> all() {
+        return List.of(java(), onednn());
+    }
+
+    /** The backend with this id; {@link IllegalArgumentException} for an unknown one. */
+    public static Backend byId(String id) {
+        Objects.requireNonNull(id, "id");
+        for (Backend b : all()) {
+            if (b.id().equals(id.toLowerCase(Locale.ROOT))) {
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("unknown backend '" + id + "'; expected one of auto, java, onednn");
+    }
+
+    /** The configured choice: the system property, else the environment variable, else {@code auto}. */
+    public static String configured() {
+        String p = System.getProperty(PROPERTY);
+        if (p != null && !p.isBlank()) {
+            return p.trim().toLowerCase(Locale.ROOT);
+        }
+        String e = System.getenv(ENV);
+        if (e != null && !e.isBlank()) {
+            return e.trim().toLowerCase(Locale.ROOT);
+        }
+        return AUTO;
+    }
+
+    /** A chosen backend and why it was chosen. */
+    public record Selection(Backend backend, String reason) {
+        @Override
+        public String toString() {
+            return backend.id() + " (" + reason + ")";
+        }
+    }
+
+    /** Chooses a backend for {@code layer} as configured (see {@link #configured()}). */
+    public static Selection select(ConvTransposeLayer layer) {
+        return select(configured(), layer);
+    }
+
+    /**
+     * Chooses a backend for {@code layer}: {@code requested} is {@code auto} or a backend id.
+     *
+     * @throws IllegalArgumentException for an unknown id
+     * @throws UnsupportedOperationException when a forced backend is unavailable or cannot run the layer
+     */
+    public static Selection select(String requested, ConvTransposeLayer layer) {
+        Objects.requireNonNull(layer, "layer");
+        String choice = requested == null ? AUTO : requested.trim().toLowerCase(Locale.ROOT);
+        if (!choice.equals(AUTO)) {
+            Backend forced = byId(choice);
+            forced.ensureAvailability();
+            String why = forced.unsupportedReason(layer);
+            if (why != null) {
+                throw new UnsupportedOperationException("backend '" + forced.id() + "' was requested but cannot run "
+                    + layer + ": " + why);
+            }
+            return new Selection(forced, "requested explicitly");
+        }
+        Backend native1 = onednn();
+        Selection s;
+        if (!native1.isAvailable()) {
+            s = new Selection(java(), "auto: oneDNN is not available (" + native1.unavailabilityCause() + ")");
+        } else {
+            String why = native1.unsupportedReason(layer);
+            s = why == null
+                ? new Selection(native1, "auto: oneDNN is available and supports the layer")
+                : new Selection(java(), "auto: oneDNN cannot run the layer (" + why + ")");
+        }
+        LOG.log(Level.DEBUG, () -> "backend for " + layer + ": " + s);
+        return s;
+    }
+
+    /** Selects a backend as configured and compiles {@code layer} on it. */
+    public static CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+        return select(layer).backend().compile(layer, weight, bias);
+    }
+}

@@ -1,0 +1,473 @@
+package dev.convt;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Immutable description of a transposed convolution with PyTorch's {@code ConvTranspose{1,2,3}d} semantics.
+ *
+ * <p>Tensors are {@code [N, C, *spatial]} (or unbatched {@code [C, *spatial]}); the weight is
+ * {@code [inChannels, outChannels/groups, *kernelSize]} and the bias {@code [outChannels]}. Per spatial dimension:
+ *
+ * <pre>
+ *   out = (in - 1)*stride - 2*padding + dilation*(kernelSize - 1) + outputPadding + 1
+ * </pre>
+ *
+ * <p>Every parameter is validated once, in {@link #validate}, with PyTorch's error messages where PyTorch has one.
+ * An invalid spec never reaches a backend: the builder throws {@link IllegalArgumentException}. Internally the layer
+ * reduces to one asymmetric padding form ({@link #padBegin(int)}, {@link #padEnd(int)}) that backends consume.
+ *
+ * <pre>{@code
+ * ConvTransposeLayer layer = ConvTransposeLayer.builder(2)
+ *     .inChannels(512).outChannels(256).kernelSize(4).stride(2).padding(1)
+ *     .build();
+ * long[] out = layer.outputShape(8, 512, 4, 4);   // [8, 256, 8, 8]
+ * }</pre>
+ */
+public final class ConvTransposeLayer {
+
+    /** Names PyTorch uses for spatial dimensions in its messages, indexed by rank then dimension. */
+    private static final String[][] DIM_NAMES = {
+        {}, {"width"}, {"height", "width"}, {"depth", "height", "width"}
+    };
+
+    private final int rank;
+    private final int inChannels;
+    private final int outChannels;
+    private final int[] kernelSize;
+    private final int[] stride;
+    private final int[] padding;
+    private final int[] outputPadding;
+    private final int[] dilation;
+    private final int groups;
+    private final boolean bias;
+
+    private ConvTransposeLayer(Builder b) {
+        this.rank = b.rank;
+        this.inChannels = b.inChannels;
+        this.outChannels = b.outChannels;
+        this.kernelSize = broadcast("kernel_size", b.kernelSize, b.rank);
+        this.stride = broadcast("stride", b.stride, b.rank);
+        this.padding = broadcast("padding", b.padding, b.rank);
+        this.outputPadding = broadcast("output_padding", b.outputPadding, b.rank);
+        this.dilation = broadcast("dilation", b.dilation, b.rank);
+        this.groups = b.groups;
+        this.bias = b.bias;
+        validate();
+    }
+
+    /** Starts a builder for a layer with {@code rank} spatial dimensions (1, 2 or 3). */
+    public static Builder builder(int rank) {
+        if (rank < 1 || rank > 3) {
+            throw new IllegalArgumentException("spatial rank must be 1, 2 or 3, but got " + rank);
+        }
+        return new Builder(rank);
+    }
+
+    /** A builder pre-filled with this layer's values, to derive a variant. */
+    public Builder toBuilder() {
+        return new Builder(rank).inChannels(inChannels).outChannels(outChannels).kernelSize(kernelSize)
+            .stride(stride).padding(padding).outputPadding(outputPadding).dilation(dilation)
+            .groups(groups).bias(bias);
+    }
+
+    /** This layer with another output padding (for example the one {@link #outputPaddingFor} derived). */
+    public ConvTransposeLayer withOutputPadding(int... outputPadding) {
+        return toBuilder().outputPadding(outputPadding).build();
+    }
+
+    private static int[] broadcast(String name, int[] values, int rank) {
+        if (values == null) {
+            throw new IllegalArgumentException(name + " must be set");
+        }
+        if (values.length == 1) {
+            int[] out = new int[rank];
+            Arrays.fill(out, values[0]);
+            return out;
+        }
+        if (values.length != rank) {
+            throw new IllegalArgumentException(name + " must have 1 or " + rank + " elements for a "
+                + rank + "d layer, but got " + values.length + ": " + Arrays.toString(values));
+        }
+        return values.clone();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Validation: the one place where a spec, an input shape, a weight or a bias is judged.
+    // ---------------------------------------------------------------------------------------------
+
+    private void validate() {
+        if (inChannels <= 0) {
+            throw new IllegalArgumentException("in_channels must be positive, but got in_channels=" + inChannels);
+        }
+        if (outChannels <= 0) {
+            throw new IllegalArgumentException("out_channels must be positive, but got out_channels=" + outChannels);
+        }
+        if (groups <= 0) {
+            throw new IllegalArgumentException("groups must be a positive integer, but got groups=" + groups);
+        }
+        if (inChannels % groups != 0) {
+            throw new IllegalArgumentException("in_channels must be divisible by groups, but got in_channels="
+                + inChannels + " groups=" + groups);
+        }
+        if (outChannels % groups != 0) {
+            throw new IllegalArgumentException("out_channels must be divisible by groups, but got out_channels="
+                + outChannels + " groups=" + groups);
+        }
+        for (int i = 0; i < rank; i++) {
+            if (kernelSize[i] <= 0) {
+                throw new IllegalArgumentException("kernel size should be greater than zero, but got "
+                    + perDim("kernel", kernelSize));
+            }
+        }
+        for (int i = 0; i < rank; i++) {
+            if (stride[i] <= 0) {
+                throw new IllegalArgumentException("non-positive stride is not supported, but got stride="
+                    + Arrays.toString(stride));
+            }
+        }
+        for (int i = 0; i < rank; i++) {
+            if (padding[i] < 0) {
+                throw new IllegalArgumentException("negative padding is not supported, but got padding="
+                    + Arrays.toString(padding));
+            }
+        }
+        for (int i = 0; i < rank; i++) {
+            if (outputPadding[i] < 0) {
+                throw new IllegalArgumentException("negative output_padding is not supported, but got output_padding="
+                    + Arrays.toString(outputPadding));
+            }
+        }
+        for (int i = 0; i < rank; i++) {
+            if (dilation[i] <= 0) {
+                throw new IllegalArgumentException("dilation should be greater than zero, but got dilation="
+                    + Arrays.toString(dilation));
+            }
+        }
+        for (int i = 0; i < rank; i++) {
+            if (outputPadding[i] >= Math.max(stride[i], dilation[i])) {
+                throw new IllegalArgumentException("output padding must be smaller than either stride or dilation, but got "
+                    + perDim("output_padding", outputPadding) + " " + perDim("stride", stride) + " "
+                    + perDim("dilation", dilation));
+            }
+        }
+    }
+
+    private String perDim(String prefix, int[] values) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < rank; i++) {
+            if (i > 0) {
+                sb.append(' ');
+            }
+            sb.append(prefix).append('_').append(DIM_NAMES[rank][i]).append(": ").append(values[i]);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Checks an input shape, {@code [N, inChannels, *spatial]} or unbatched {@code [inChannels, *spatial]}, and
+     * returns the output shape in the same form. Throws {@link IllegalArgumentException} with PyTorch's message when
+     * the input does not fit the layer or the output would be empty.
+     */
+    public long[] outputShape(long... inputShape) {
+        Objects.requireNonNull(inputShape, "inputShape");
+        boolean batched = checkInputShape(inputShape);
+        int first = batched ? 2 : 1;
+        long[] out = new long[inputShape.length];
+        if (batched) {
+            out[0] = inputShape[0];
+        }
+        out[first - 1] = outChannels;
+        boolean tooSmall = false;
+        for (int i = 0; i < rank; i++) {
+            out[first + i] = outputSize(i, inputShape[first + i]);
+            tooSmall |= out[first + i] < 1;
+        }
+        if (tooSmall) {
+            throw new IllegalArgumentException("Given input size per channel: (" + joinSpatial(inputShape, first)
+                + "). Calculated output size per channel: (" + joinSpatial(out, first) + "). Output size is too small");
+        }
+        long elements = Tensor.elementCount(out);
+        if (elements > Tensor.MAX_ELEMENTS) {
+            throw new IllegalArgumentException("output of size " + Arrays.toString(out) + " has " + elements
+                + " elements, more than the " + Tensor.MAX_ELEMENTS + " a tensor can hold");
+        }
+        return out;
+    }
+
+    /** The one shape formula: output length along spatial dimension {@code dim} for an input of length {@code in}. */
+    public long outputSize(int dim, long in) {
+        return (in - 1) * stride[dim] - padBegin(dim) - padEnd(dim) + (long) dilation[dim] * (kernelSize[dim] - 1) + 1;
+    }
+
+    /** Validates an input shape; returns whether it is batched. */
+    private boolean checkInputShape(long[] inputShape) {
+        if (inputShape.length != rank + 1 && inputShape.length != rank + 2) {
+            throw new IllegalArgumentException("Expected " + (rank + 1) + "D (unbatched) or " + (rank + 2)
+                + "D (batched) input to conv_transpose" + rank + "d, but got input of size: "
+                + Arrays.toString(inputShape));
+        }
+        boolean batched = inputShape.length == rank + 2;
+        int first = batched ? 2 : 1;
+        for (long d : inputShape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("input size must be non-negative, but got input of size: "
+                    + Arrays.toString(inputShape));
+            }
+        }
+        if (inputShape[first - 1] != inChannels) {
+            throw new IllegalArgumentException("Given transposed=1, weight of size " + Arrays.toString(weightShape())
+                + ", expected input" + Arrays.toString(inputShape) + " to have " + inChannels
+                + " channels, but got " + inputShape[first - 1] + " channels instead");
+        }
+        for (int i = 0; i < rank; i++) {
+            if (inputShape[first + i] < 1) {
+                throw new IllegalArgumentException("Expected input's spatial sizes to be positive, but got input of size: "
+                    + Arrays.toString(inputShape));
+            }
+        }
+        return batched;
+    }
+
+    /** Checks a weight shape against {@link #weightShape()}. */
+    public void checkWeightShape(long... shape) {
+        Objects.requireNonNull(shape, "weight shape");
+        if (!Arrays.equals(shape, weightShape())) {
+            throw new IllegalArgumentException("weight should be of size " + Arrays.toString(weightShape())
+                + " ([in_channels, out_channels/groups, *kernel_size] for in_channels=" + inChannels
+                + ", out_channels=" + outChannels + ", groups=" + groups + ", kernel_size="
+                + Arrays.toString(kernelSize) + "), but got weight of size " + Arrays.toString(shape));
+        }
+    }
+
+    /** Checks a bias shape (or its absence, {@code null}) against this layer. */
+    public void checkBiasShape(long[] shape) {
+        if (!bias) {
+            if (shape != null) {
+                throw new IllegalArgumentException("the layer was built with bias=false, but a bias of size "
+                    + Arrays.toString(shape) + " was given");
+            }
+            return;
+        }
+        if (shape == null) {
+            throw new IllegalArgumentException("the layer was built with bias=true, so a bias of size ["
+                + outChannels + "] is required, but none was given");
+        }
+        if (shape.length != 1 || shape[0] != outChannels) {
+            throw new IllegalArgumentException("Given weight of size " + Arrays.toString(weightShape())
+                + ", expected bias to be 1-dimensional with " + outChannels + " elements, but got bias of size "
+                + Arrays.toString(shape) + " instead");
+        }
+    }
+
+    /**
+     * PyTorch's {@code forward(input, output_size=...)} rule: the output padding that makes the output exactly
+     * {@code requestedOutputSize}, which is either the spatial sizes or the full {@code [N, C, *spatial]} shape.
+     * This layer's own output padding is ignored, as PyTorch does. Use {@link #withOutputPadding} with the result.
+     */
+    public int[] outputPaddingFor(long[] inputShape, long... requestedOutputSize) {
+        Objects.requireNonNull(inputShape, "inputShape");
+        Objects.requireNonNull(requestedOutputSize, "requestedOutputSize");
+        boolean batched = checkInputShape(inputShape);
+        int first = batched ? 2 : 1;
+        int nonSpatial = inputShape.length - rank;
+        long[] requested = requestedOutputSize;
+        if (requested.length == rank + nonSpatial) {
+            requested = Arrays.copyOfRange(requested, nonSpatial, requested.length);
+        }
+        if (requested.length != rank) {
+            throw new IllegalArgumentException("ConvTranspose" + rank + "D: for " + inputShape.length
+                + "D input, output_size must have " + rank + " or " + (rank + nonSpatial) + " elements (got "
+                + requestedOutputSize.length + ")");
+        }
+        long[] min = new long[rank];
+        long[] max = new long[rank];
+        long[] in = Arrays.copyOfRange(inputShape, first, inputShape.length);
+        for (int i = 0; i < rank; i++) {
+            min[i] = (in[i] - 1) * stride[i] - 2L * padding[i] + (long) dilation[i] * (kernelSize[i] - 1) + 1;
+            max[i] = min[i] + stride[i] - 1;
+        }
+        for (int i = 0; i < rank; i++) {
+            if (requested[i] < min[i] || requested[i] > max[i]) {
+                throw new IllegalArgumentException("requested an output size of " + Arrays.toString(requested)
+                    + ", but valid sizes range from " + Arrays.toString(min) + " to " + Arrays.toString(max)
+                    + " (for an input of " + Arrays.toString(in) + ")");
+            }
+        }
+        int[] result = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            result[i] = (int) (requested[i] - min[i]);
+        }
+        return result;
+    }
+
+    private static String joinSpatial(long[] shape, int first) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = first; i < shape.length; i++) {
+            if (i > first) {
+                sb.append(" x ");
+            }
+            sb.append(shape[i]);
+        }
+        return sb.toString();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Accessors
+    // ---------------------------------------------------------------------------------------------
+
+    /** Number of spatial dimensions: 1, 2 or 3. */
+    public int rank() { return rank; }
+    public int inChannels() { return inChannels; }
+    public int outChannels() { return outChannels; }
+    public int groups() { return groups; }
+    /** Whether the layer has a bias of {@code [outChannels]}. */
+    public boolean bias() { return bias; }
+    public int[] kernelSize() { return kernelSize.clone(); }
+    public int[] stride() { return stride.clone(); }
+    public int[] padding() { return padding.clone(); }
+    public int[] outputPadding() { return outputPadding.clone(); }
+    public int[] dilation() { return dilation.clone(); }
+    public int kernelSize(int dim) { return kernelSize[dim]; }
+    public int stride(int dim) { return stride[dim]; }
+    public int padding(int dim) { return padding[dim]; }
+    public int outputPadding(int dim) { return outputPadding[dim]; }
+    public int dilation(int dim) { return dilation[dim]; }
+
+    /** Output positions cropped at the start of dimension {@code dim}: PyTorch's {@code padding}. */
+    public int padBegin(int dim) { return padding[dim]; }
+
+    /**
+     * Output positions cropped at the end of dimension {@code dim}: {@code padding - outputPadding}. Negative when the
+     * output padding exceeds the padding, meaning the output grows at the end.
+     */
+    public int padEnd(int dim) { return padding[dim] - outputPadding[dim]; }
+
+    /** The weight shape {@code [inChannels, outChannels/groups, *kernelSize]}. */
+    public long[] weightShape() {
+        long[] shape = new long[rank + 2];
+        shape[0] = inChannels;
+        shape[1] = outChannels / groups;
+        for (int i = 0; i < rank; i++) {
+            shape[2 + i] = kernelSize[i];
+        }
+        return shape;
+    }
+
+    /** Multiply-adds per output element: the reduction length that numerical tolerances scale with. */
+    public long reductionLength() {
+        long r = inChannels / groups;
+        for (int k : kernelSize) {
+            r *= k;
+        }
+        return r;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof ConvTransposeLayer)) {
+            return false;
+        }
+        ConvTransposeLayer l = (ConvTransposeLayer) o;
+        return rank == l.rank && inChannels == l.inChannels && outChannels == l.outChannels && groups == l.groups
+            && bias == l.bias && Arrays.equals(kernelSize, l.kernelSize) && Arrays.equals(stride, l.stride)
+            && Arrays.equals(padding, l.padding) && Arrays.equals(outputPadding, l.outputPadding)
+            && Arrays.equals(dilation, l.dilation);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(rank, inChannels, outChannels, groups, bias, Arrays.hashCode(kernelSize),
+            Arrays.hashCode(stride), Arrays.hashCode(padding), Arrays.hashCode(outputPadding),
+            Arrays.hashCode(dilation));
+    }
+
+    /** PyTorch's module repr, e.g. {@code ConvTranspose2d(512, 256, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))}. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("ConvTranspose").append(rank).append("d(")
+            .append(inChannels).append(", ").append(outChannels)
+            .append(", kernel_size=").append(tuple(kernelSize))
+            .append(", stride=").append(tuple(stride));
+        if (anyNonZero(padding)) {
+            sb.append(", padding=").append(tuple(padding));
+        }
+        if (anyNonZero(outputPadding)) {
+            sb.append(", output_padding=").append(tuple(outputPadding));
+        }
+        if (Arrays.stream(dilation).anyMatch(d -> d != 1)) {
+            sb.append(", dilation=").append(tuple(dilation));
+        }
+        if (groups != 1) {
+            sb.append(", groups=").append(groups);
+        }
+        if (!bias) {
+            sb.append(", bias=False");
+        }
+        return sb.append(')').toString();
+    }
+
+    private static boolean anyNonZero(int[] v) {
+        return Arrays.stream(v).anyMatch(x -> x != 0);
+    }
+
+    private static String tuple(int[] v) {
+        StringBuilder sb = new StringBuilder("(");
+        for (int i = 0; i < v.length; i++) {
+            if (i > 0) {
+                sb.append(", ");
+            }
+            sb.append(v[i]);
+        }
+        return sb.append(v.length == 1 ? ",)" : ")").toString();
+    }
+
+    /** Builder; {@code inChannels}, {@code outChannels} and {@code kernelSize} are required. */
+    public static final class Builder {
+        private final int rank;
+        private int inChannels;
+        private int outChannels;
+        private int[] kernelSize;
+        private int[] stride = {1};
+        private int[] padding = {0};
+        private int[] outputPadding = {0};
+        private int[] dilation = {1};
+        private int groups = 1;
+        private boolean bias = true;
+        private boolean inSet;
+        private boolean outSet;
+
+        private Builder(int rank) {
+            this.rank = rank;
+        }
+
+        public Builder inChannels(int inChannels) { this.inChannels = inChannels; inSet = true; return this; }
+        public Builder outChannels(int outChannels) { this.outChannels = outChannels; outSet = true; return this; }
+        /** One value for every spatial dimension, or one per dimension. */
+        public Builder kernelSize(int... kernelSize) { this.kernelSize = copy(kernelSize); return this; }
+        public Builder stride(int... stride) { this.stride = copy(stride); return this; }
+        public Builder padding(int... padding) { this.padding = copy(padding); return this; }
+        public Builder outputPadding(int... outputPadding) { this.outputPadding = copy(outputPadding); return this; }
+        public Builder dilation(int... dilation) { this.dilation = copy(dilation); return this; }
+        public Builder groups(int groups) { this.groups = groups; return this; }
+        public Builder bias(boolean bias) { this.bias = bias; return this; }
+
+        private static int[] copy(int[] v) {
+            return v == null ? null : v.clone();
+        }
+
+        /** Validates and builds; throws {@link IllegalArgumentException} naming the offending parameter. */
+        public ConvTransposeLayer build() {
+            if (!inSet) {
+                throw new IllegalArgumentException("in_channels must be set");
+            }
+            if (!outSet) {
+                throw new IllegalArgumentException("out_channels must be set");
+            }
+            if (kernelSize == null) {
+                throw new IllegalArgumentException("kernel_size must be set");
+            }
+            return new ConvTransposeLayer(this);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.convt;
+
+import java.util.Arrays;
+
+/**
+ * How far a float32 backend may stray from the {@link JavaReferenceBackend reference} (which accumulates in double).
+ *
+ * <p>Each output element is a sum of {@code L} products, {@code L = inChannels/groups * prod(kernelSize)} (the
+ * {@link ConvTransposeLayer#reductionLength() reduction length}); float32 summation error grows at worst linearly in
+ * {@code L}. The check is {@code max|got - ref| <= rtol * max(max|ref|, 1)} with
+ * {@code rtol = max(1e-6, 4 * L * 2^-24)}: loose enough for any summation order, tight enough that a wrong index,
+ * a missing tap or a dropped bias (errors of the order of the values themselves) cannot pass.
+ */
+public final class Tolerance {
+
+    private static final double EPS32 = Math.ulp(1.0f) / 2; // 2^-24, float32 unit roundoff
+
+    private final long reductionLength;
+    private final double rtol;
+
+    private Tolerance(long reductionLength) {
+        this.reductionLength = reductionLength;
+        this.rtol = Math.max(1e-6, 4.0 * reductionLength * EPS32);
+    }
+
+    public static Tolerance forLayer(ConvTransposeLayer layer) {
+        return new Tolerance(layer.reductionLength());
+    }
+
+    public double rtol() { return rtol; }
+
+    /** Result of a comparison: the largest absolute difference, it relative to the output's scale, and the verdict. */
+    public record Report(double maxAbs, double maxRel, double allowedAbs, boolean ok) {}
+
+    /** Compares {@code got} with {@code reference}; shapes must match. NaN anywhere fails. */
+    public Report compare(Tensor reference, Tensor got) {
+        if (!Arrays.equals(reference.shape(), got.shape())) {
+            throw new IllegalArgumentException("cannot compare tensors of size " + Arrays.toString(reference.shape())
+                + " and " + Arrays.toString(got.shape()));
+        }
+        double scale = 1.0;
+        double maxAbs = 0;
+        boolean nan = false;
+        for (int i = 0; i < reference.elementCount(); i++) {
+            scale = Math.max(scale, Math.abs(reference.get(i)));
+            double d = Math.abs((double) got.get(i) - reference.get(i));
+            if (Double.isNaN(d)) {
+                nan = true;
+            } else {
+                maxAbs = Math.max(maxAbs, d);
+            }
+        }
+        double allowed = rtol * scale;
+        return new Report(nan ? Double.NaN : maxAbs, nan ? Double.NaN : maxAbs / scale, allowed,
+            !nan && maxAbs <= allowed);
+    }
+
+    @Override
+    public String toString() {
+        return String.format("max|got - ref| <= %.2e * max(max|ref|, 1)  (rtol = max(1e-6, 4 * L * 2^-24), L = %d)",
+            rtol, reductionLength);
+    }
+}

@@ -1,0 +1,40 @@
+package dev.convt.onednn;
+
+import dev.convt.Backend;
+import dev.convt.CompiledConvTranspose;
+import dev.convt.ConvTransposeLayer;
+import dev.convt.Tensor;
+
+/**
+ * Transposed convolution on oneDNN's CPU deconvolution primitives, through the JavaCPP Presets for oneDNN.
+ *
+ * <p>f32 forward inference for rank 1, 2 and 3 with every hyperparameter the reference supports. A compiled op builds
+ * its primitive once per input shape and keeps it; see {@link OneDnnOp}. This class touches no native code itself:
+ * availability is decided by {@link OneDnn}.
+ */
+public final class OneDnnBackend implements Backend {
+
+    public static final String ID = "onednn";
+    public static final OneDnnBackend INSTANCE = new OneDnnBackend();
+
+    private OneDnnBackend() {}
+
+    @Override public String id() { return ID; }
+    @Override public boolean isAvailable() { return OneDnn.isAvailable(); }
+    @Override public Throwable unavailabilityCause() { return OneDnn.unavailabilityCause(); }
+    @Override public String describe() { return OneDnn.describe(); }
+
+    @Override
+    public String unsupportedReason(ConvTransposeLayer layer) {
+        if (!OneDnn.isAvailable()) {
+            return "oneDNN is not available: " + OneDnn.unavailabilityCause();
+        }
+        return null; // every valid layer maps onto a deconvolution primitive (see OneDnnOp for output padding)
+    }
+
+    @Override
+    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+        OneDnn.ensureAvailability();
+        return OneDnnOp.create(layer, weight, bias);
+    }
+}

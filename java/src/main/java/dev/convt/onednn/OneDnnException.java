@@ -1,0 +1,8 @@
+package dev.convt.onednn;
+
+/** oneDNN refused to build or run a configuration; the message names the layer, the shapes and oneDNN's reason. */
+public final class OneDnnException extends RuntimeException {
+    public OneDnnException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,561 @@
+package dev.convt.onednn;
+
+import dev.convt.CompiledConvTranspose;
+import dev.convt.ConvTransposeLayer;
+import dev.convt.Tensor;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.deconvolution_forward;
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+
+import java.lang.System.Logger.Level;
+import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A layer compiled for oneDNN: the user's weights copied once, then per input shape a primitive descriptor, a
+ * primitive, the weights reordered into the layout the primitive chose (shared between shapes that choose the same
+ * one), and the reorders for source and destination when oneDNN's layouts differ from the plain ones.
+ *
+ * <p>Executing looks up the shape (no allocation), borrows a per-thread execution context (its own stream, memory
+ * objects and scratchpad, so that several threads can run the same op at once), rebinds the caller's buffers with
+ * {@code set_data_handle} and executes. With direct tensors reused across calls, a steady-state call allocates no
+ * Java objects; heap tensors cost one copy each way through a staging buffer.
+ *
+ * <p>Output padding: oneDNN has no such argument, so it becomes {@code padding_r = padding - output_padding}. When
+ * that is negative, the positions past the end of the full scatter receive no input at all, only the bias. oneDNN
+ * accepts a negative {@code padding_r} for some configurations (stride > 1); where it refuses one, the op computes
+ * the scatter's natural extent ({@code padding_r = 0}), reorders it into the top of the caller's output, and fills
+ * the remaining tail with the bias. Both routes are checked against the reference by the cross-backend suite.
+ */
+final class OneDnnOp extends CompiledConvTranspose {
+
+    private static final System.Logger LOG = System.getLogger(OneDnnOp.class.getName());
+
+    /** Input shapes whose primitives are kept; a shape beyond this is built, run once, and released. */
+    static final int MAX_CACHED_SHAPES = 16;
+
+    private static final memory.format_tag[] PLAIN = {
+        null, memory.format_tag.abc, memory.format_tag.abcd, memory.format_tag.abcde
+    };
+
+    private final engine engine = OneDnnRuntime.engine();
+    private final Owner owner = new Owner();
+    private final memory userWeights;
+    private final memory biasMemory;
+    private final float[] biasValues;
+    /** Weights already reordered, one per layout a primitive asked for. Guarded by {@code this}. */
+    private final List<Object[]> weightVariants = new ArrayList<>();
+    /** Copy-on-write, so execute() reads it without locking. Guarded by {@code this} for writes. */
+    private volatile ShapeEntry[] cache = new ShapeEntry[0];
+    private volatile String implementation = "not built yet (no input shape seen; see prepare())";
+
+    private OneDnnOp(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+        super(layer, OneDnnBackend.ID);
+        try (PointerScope scope = new PointerScope()) {
+            FloatPointer weightData = owner.keep(new FloatPointer(weight.elementCount()));
+            weightData.put(weight.toArray());
+            memory.desc userWeightsDesc = new memory.desc(weightsDims(layer), memory.data_type.f32,
+                userWeightsTag(layer));
+            this.userWeights = owner.keep(new memory(userWeightsDesc, engine, weightData));
+            if (bias != null) {
+                this.biasValues = bias.toArray();
+                FloatPointer biasData = owner.keep(new FloatPointer(biasValues.length));
+                biasData.put(biasValues);
+                memory.desc biasDesc = new memory.desc(new long[] {layer.outChannels()}, memory.data_type.f32,
+                    memory.format_tag.a);
+                this.biasMemory = owner.keep(new memory(biasDesc, engine, biasData));
+            } else {
+                this.biasValues = null;
+                this.biasMemory = null;
+            }
+        } catch (RuntimeException e) {
+            owner.close();
+            throw new OneDnnException("oneDNN could not hold the weights of " + layer + ": " + e.getMessage(), e);
+        }
+    }
+
+    static OneDnnOp create(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+        checkParameters(layer, weight, bias);
+        return new OneDnnOp(layer, weight, bias);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The one weight-layout conversion. PyTorch stores [Cin, Cout/G, *k]; oneDNN's deconvolution weights are
+    // [Cout, Cin, *k], or [G, Cout/G, Cin/G, *k] with groups. PyTorch's memory order is exactly oneDNN's dims
+    // permuted (bac.. without groups, acb.. with), so the user's weights are described in place, not copied.
+    // ---------------------------------------------------------------------------------------------
+
+    static long[] weightsDims(ConvTransposeLayer layer) {
+        int r = layer.rank();
+        int g = layer.groups();
+        long[] dims;
+        int first;
+        if (g == 1) {
+            dims = new long[r + 2];
+            dims[0] = layer.outChannels();
+            dims[1] = layer.inChannels();
+            first = 2;
+        } else {
+            dims = new long[r + 3];
+            dims[0] = g;
+            dims[1] = layer.outChannels() / g;
+            dims[2] = layer.inChannels() / g;
+            first = 3;
+        }
+        for (int i = 0; i < r; i++) {
+            dims[first + i] = layer.kernelSize(i);
+        }
+        return dims;
+    }
+
+    static memory.format_tag userWeightsTag(ConvTransposeLayer layer) {
+        boolean grouped = layer.groups() > 1;
+        switch (layer.rank()) {
+            case 1: return grouped ? memory.format_tag.acbd : memory.format_tag.bac;
+            case 2: return grouped ? memory.format_tag.acbde : memory.format_tag.bacd;
+            default: return grouped ? memory.format_tag.acbdef : memory.format_tag.bacde;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    @Override
+    public String implementation() {
+        return implementation;
+    }
+
+    @Override
+    protected String prepareShape(int batch, long[] spatialIn) {
+        ShapeEntry e = entryFor(batch, spatialIn);
+        if (e.transient1) {
+            e.close();
+        }
+        return e.implementation;
+    }
+
+    @Override
+    protected void execute(Tensor input, Tensor output, int batch, long[] spatialIn) {
+        ShapeEntry entry = entryFor(batch, spatialIn);
+        try {
+            entry.run(input, output);
+        } finally {
+            if (entry.transient1) {
+                entry.close();
+            }
+        }
+    }
+
+    private ShapeEntry entryFor(int batch, long[] spatialIn) {
+        for (ShapeEntry e : cache) {
+            if (e.matches(batch, spatialIn)) {
+                return e;
+            }
+        }
+        synchronized (this) {
+            for (ShapeEntry e : cache) {
+                if (e.matches(batch, spatialIn)) {
+                    return e;
+                }
+            }
+            ShapeEntry e = new ShapeEntry(batch, spatialIn.clone());
+            implementation = e.implementation;
+            if (cache.length < MAX_CACHED_SHAPES) {
+                ShapeEntry[] grown = Arrays.copyOf(cache, cache.length + 1);
+                grown[cache.length] = e;
+                cache = grown;
+            } else {
+                e.transient1 = true;
+                LOG.log(Level.WARNING, () -> "more than " + MAX_CACHED_SHAPES + " input shapes for " + layer()
+                    + ": the primitive for input " + Arrays.toString(e.inDims) + " is rebuilt on every call");
+            }
+            return e;
+        }
+    }
+
+    /** The weights in the layout {@code desc}, reordered from the user's copy the first time it is asked for. */
+    private memory weightsFor(memory.desc desc) {
+        assert Thread.holdsLock(this);
+        for (Object[] v : weightVariants) {
+            if (((memory.desc) v[0]).equals(desc)) {
+                return (memory) v[1];
+            }
+        }
+        memory.desc kept = owner.keep(new memory.desc(desc));
+        memory reordered = owner.keep(new memory(kept, engine));
+        try (PointerScope scope = new PointerScope()) {
+            reorder r = new reorder(userWeights, reordered);
+            stream s = new stream(engine);
+            r.execute(s, userWeights, reordered);
+            s._wait();
+        }
+        weightVariants.add(new Object[] {kept, reordered});
+        return reordered;
+    }
+
+    @Override
+    protected synchronized void release() {
+        for (ShapeEntry e : cache) {
+            e.close();
+        }
+        cache = new ShapeEntry[0];
+        weightVariants.clear();
+        owner.close();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** Everything built for one input shape. Immutable after construction except for its context pool. */
+    private final class ShapeEntry {
+        final int batch;
+        final long[] spatialIn;
+        final long[] inDims;
+        final long[] outDims;
+        /** The region oneDNN computes: outDims, or the scatter's natural extent on the padding_r = 0 route. */
+        final long[] computeDims;
+        final boolean tailFill;
+        final boolean nothingToCompute;
+        final String implementation;
+        boolean transient1;
+
+        private final Owner entryOwner = new Owner();
+        private deconvolution_forward primitive;
+        private memory.desc userSrcDesc;
+        private memory.desc userDstDesc;
+        private memory.desc srcDesc;
+        private memory.desc dstDesc;
+        private memory.desc dstTargetDesc;
+        private memory.desc scratchpadDesc;
+        private reorder srcReorder;
+        private reorder dstReorder;
+        private memory weights;
+        private final ArrayDeque<ExecContext> idle = new ArrayDeque<>();
+        private final List<ExecContext> all = new ArrayList<>();
+
+        ShapeEntry(int batch, long[] spatialIn) {
+            ConvTransposeLayer layer = layer();
+            int r = layer.rank();
+            this.batch = batch;
+            this.spatialIn = spatialIn;
+            this.inDims = new long[r + 2];
+            this.outDims = new long[r + 2];
+            inDims[0] = batch;
+            inDims[1] = layer.inChannels();
+            outDims[0] = batch;
+            outDims[1] = layer.outChannels();
+            long[] strides = new long[r];
+            long[] dilates = new long[r];
+            long[] padL = new long[r];
+            long[] padR = new long[r];
+            boolean negativePadR = false;
+            for (int i = 0; i < r; i++) {
+                inDims[2 + i] = spatialIn[i];
+                outDims[2 + i] = layer.outputSize(i, spatialIn[i]);
+                strides[i] = layer.stride(i);
+                dilates[i] = layer.dilation(i) - 1; // oneDNN counts dilation from 0
+                padL[i] = layer.padBegin(i);
+                padR[i] = layer.padEnd(i);
+                negativePadR |= padR[i] < 0;
+            }
+            String impl = null;
+            long[] compute = outDims;
+            boolean tail = false;
+            boolean nothing = false;
+            try (PointerScope scope = new PointerScope()) {
+                deconvolution_forward.primitive_desc pd;
+                try {
+                    pd = createPd(outDims, strides, dilates, padL, padR);
+                } catch (RuntimeException refused) {
+                    if (!negativePadR) {
+                        throw failure(refused, padL, padR);
+                    }
+                    // oneDNN refused the negative padding_r: compute the natural extent and fill the tail with bias.
+                    tail = true;
+                    compute = outDims.clone();
+                    long[] padR0 = padR.clone();
+                    for (int i = 0; i < r; i++) {
+                        if (padR[i] < 0) {
+                            padR0[i] = 0;
+                            compute[2 + i] = outDims[2 + i] + padR[i];
+                        }
+                        nothing |= compute[2 + i] < 1;
+                    }
+                    if (nothing) {
+                        pd = null;
+                        impl = "bias-only (the whole output lies past the scatter's extent)";
+                    } else {
+                        try {
+                            pd = createPd(compute, strides, dilates, padL, padR0);
+                        } catch (RuntimeException again) {
+                            again.addSuppressed(refused);
+                            throw failure(again, padL, padR0);
+                        }
+                    }
+                }
+                if (pd != null) {
+                    entryOwner.keep(pd);
+                    primitive = entryOwner.keep(new deconvolution_forward(pd));
+                    impl = pd.impl_info_str().getString() + (tail ? " (+ bias tail for output_padding)" : "");
+                    srcDesc = entryOwner.keep(pd.src_desc());
+                    dstDesc = entryOwner.keep(pd.dst_desc());
+                    scratchpadDesc = entryOwner.keep(pd.scratchpad_desc());
+                    userSrcDesc = entryOwner.keep(new memory.desc(inDims, memory.data_type.f32, PLAIN[r]));
+                    userDstDesc = entryOwner.keep(new memory.desc(outDims, memory.data_type.f32, PLAIN[r]));
+                    if (srcDesc.notEquals(userSrcDesc)) {
+                        srcReorder = entryOwner.keep(new reorder(
+                            new reorder.primitive_desc(engine, userSrcDesc, engine, srcDesc)));
+                    }
+                    if (tail) {
+                        dstTargetDesc = entryOwner.keep(userDstDesc.submemory_desc(compute, new long[r + 2]));
+                    } else {
+                        dstTargetDesc = userDstDesc;
+                    }
+                    if (tail || dstDesc.notEquals(userDstDesc)) {
+                        dstReorder = entryOwner.keep(new reorder(
+                            new reorder.primitive_desc(engine, dstDesc, engine, dstTargetDesc)));
+                    }
+                    synchronized (OneDnnOp.this) {
+                        memory.desc wanted = pd.weights_desc();
+                        weights = weightsFor(wanted);
+                    }
+                }
+            } catch (RuntimeException e) {
+                entryOwner.close();
+                throw e;
+            }
+            this.computeDims = compute;
+            this.tailFill = tail;
+            this.nothingToCompute = nothing;
+            this.implementation = impl;
+            if (impl.startsWith("ref")) {
+                String chosen = impl;
+                LOG.log(Level.WARNING, () -> "oneDNN chose its reference implementation '" + chosen + "' for " + layer
+                    + " with input " + Arrays.toString(inDims) + ": expect it to be orders of magnitude slower");
+            }
+        }
+
+        private deconvolution_forward.primitive_desc createPd(long[] dst, long[] strides, long[] dilates, long[] padL,
+                                                              long[] padR) {
+            ConvTransposeLayer layer = layer();
+            memory.desc src = new memory.desc(inDims, memory.data_type.f32, memory.format_tag.any);
+            memory.desc w = new memory.desc(weightsDims(layer), memory.data_type.f32, memory.format_tag.any);
+            memory.desc d = new memory.desc(dst, memory.data_type.f32, memory.format_tag.any);
+            primitive_attr attr = new primitive_attr();
+            // A user scratchpad per execution context keeps concurrent executions of one primitive apart.
+            attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
+            if (biasMemory != null) {
+                memory.desc b = new memory.desc(new long[] {layer.outChannels()}, memory.data_type.f32,
+                    memory.format_tag.a);
+                return new deconvolution_forward.primitive_desc(engine, dnnl.prop_kind.forward_inference,
+                    dnnl.algorithm.deconvolution_direct, src, w, b, d, strides, dilates, padL, padR, attr, false);
+            }
+            return new deconvolution_forward.primitive_desc(engine, dnnl.prop_kind.forward_inference,
+                dnnl.algorithm.deconvolution_direct, src, w, d, strides, dilates, padL, padR, attr, false);
+        }
+
+        private OneDnnException failure(RuntimeException e, long[] padL, long[] padR) {
+            return new OneDnnException("oneDNN cannot build a deconvolution for " + layer() + " with input "
+                + Arrays.toString(inDims) + " -> output " + Arrays.toString(outDims) + " (weights "
+                + Arrays.toString(weightsDims(layer())) + ", padding_l " + Arrays.toString(padL) + ", padding_r "
+                + Arrays.toString(padR) + "): " + e.getMessage(), e);
+        }
+
+        boolean matches(int batch, long[] spatialIn) {
+            if (this.batch != batch) {
+                return false;
+            }
+            for (int i = 0; i < spatialIn.length; i++) {
+                if (this.spatialIn[i] != spatialIn[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        void run(Tensor input, Tensor output) {
+            if (nothingToCompute) {
+                fillTail(output);
+                return;
+            }
+            ExecContext ctx = borrow();
+            try {
+                ctx.run(input, output);
+            } finally {
+                giveBack(ctx);
+            }
+            if (tailFill) {
+                fillTail(output);
+            }
+        }
+
+        /** Writes the bias (or zero) into every output position past the computed region. */
+        private void fillTail(Tensor output) {
+            int r = inDims.length - 2;
+            int lead = 3 - r;
+            int[] full = {1, 1, 1};
+            int[] comp = {1, 1, 1};
+            for (int i = 0; i < r; i++) {
+                full[lead + i] = (int) outDims[2 + i];
+                comp[lead + i] = (int) Math.max(0, computeDims[2 + i]);
+            }
+            int channels = (int) outDims[1];
+            int volume = full[0] * full[1] * full[2];
+            for (int n = 0; n < batch; n++) {
+                for (int c = 0; c < channels; c++) {
+                    float b = biasValues == null ? 0f : biasValues[c];
+                    int base = (n * channels + c) * volume;
+                    for (int o0 = 0; o0 < full[0]; o0++) {
+                        for (int o1 = 0; o1 < full[1]; o1++) {
+                            for (int o2 = 0; o2 < full[2]; o2++) {
+                                if (o0 >= comp[0] || o1 >= comp[1] || o2 >= comp[2]) {
+                                    output.set(base + (o0 * full[1] + o1) * full[2] + o2, b);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        private ExecContext borrow() {
+            synchronized (idle) {
+                ExecContext ctx = idle.pollFirst();
+                if (ctx != null) {
+                    return ctx;
+                }
+            }
+            ExecContext ctx = new ExecContext(this);
+            synchronized (idle) {
+                all.add(ctx);
+            }
+            return ctx;
+        }
+
+        private void giveBack(ExecContext ctx) {
+            synchronized (idle) {
+                idle.addFirst(ctx);
+            }
+        }
+
+        void close() {
+            synchronized (idle) {
+                for (ExecContext c : all) {
+                    c.owner.close();
+                }
+                all.clear();
+                idle.clear();
+            }
+            entryOwner.close();
+        }
+    }
+
+    /** What one thread needs to run a {@link ShapeEntry}: its stream, memory objects, scratchpad and staging. */
+    private final class ExecContext {
+        final Owner owner = new Owner();
+        final ShapeEntry entry;
+        final stream stream;
+        final memory userSrc;
+        final memory src;
+        final memory dst;
+        final memory dstTarget;
+        final IntMemoryMap args;
+        final int inCount;
+        final int outCount;
+        // Heap tensors go through these; allocated on first use.
+        FloatPointer stagingIn;
+        FloatBuffer stagingInView;
+        FloatPointer stagingOut;
+        FloatBuffer stagingOutView;
+        // Pointers to the caller's direct buffers, kept while the caller keeps passing the same tensors.
+        Tensor lastIn;
+        Pointer lastInPtr;
+        Tensor lastOut;
+        Pointer lastOutPtr;
+
+        ExecContext(ShapeEntry e) {
+            this.entry = e;
+            this.inCount = (int) Tensor.elementCount(e.inDims);
+            this.outCount = (int) Tensor.elementCount(e.outDims);
+            engine eng = OneDnnRuntime.engine();
+            try (PointerScope scope = new PointerScope()) {
+                stream = owner.keep(new stream(eng));
+                userSrc = owner.keep(new memory(e.userSrcDesc, eng, (Pointer) null));
+                src = e.srcReorder != null ? owner.keep(new memory(e.srcDesc, eng)) : userSrc;
+                dstTarget = owner.keep(new memory(e.dstTargetDesc, eng, (Pointer) null));
+                dst = e.dstReorder != null ? owner.keep(new memory(e.dstDesc, eng)) : dstTarget;
+                memory scratchpad = owner.keep(new memory(e.scratchpadDesc, eng));
+                args = owner.keep(new IntMemoryMap());
+                args.put(dnnl.DNNL_ARG_SRC, src);
+                args.put(dnnl.DNNL_ARG_WEIGHTS, e.weights);
+                if (biasMemory != null) {
+                    args.put(dnnl.DNNL_ARG_BIAS, biasMemory);
+                }
+                args.put(dnnl.DNNL_ARG_DST, dst);
+                args.put(dnnl.DNNL_ARG_SCRATCHPAD, scratchpad);
+            } catch (RuntimeException ex) {
+                owner.close();
+                throw ex;
+            }
+        }
+
+        void run(Tensor input, Tensor output) {
+            userSrc.set_data_handle(inputPointer(input));
+            if (entry.srcReorder != null) {
+                entry.srcReorder.execute(stream, userSrc, src);
+            }
+            Pointer outPtr = outputPointer(output);
+            dstTarget.set_data_handle(outPtr);
+            entry.primitive.execute(stream, args);
+            if (entry.dstReorder != null) {
+                entry.dstReorder.execute(stream, dst, dstTarget);
+            }
+            stream._wait();
+            if (!output.isDirect()) {
+                stagingOutView.clear();
+                output.buffer().put(stagingOutView);
+            }
+        }
+
+        private Pointer inputPointer(Tensor input) {
+            if (input.isDirect()) {
+                if (input != lastIn) {
+                    lastInPtr = new FloatPointer(input.buffer());
+                    lastIn = input;
+                }
+                return lastInPtr;
+            }
+            if (stagingIn == null) {
+                stagingIn = owner.keep(new FloatPointer(inCount));
+                stagingInView = stagingIn.asBuffer();
+            }
+            stagingInView.clear();
+            stagingInView.put(input.buffer());
+            return stagingIn;
+        }
+
+        private Pointer outputPointer(Tensor output) {
+            if (output.isDirect()) {
+                if (output != lastOut) {
+                    lastOutPtr = new FloatPointer(output.buffer());
+                    lastOut = output;
+                }
+                return lastOutPtr;
+            }
+            if (stagingOut == null) {
+                stagingOut = owner.keep(new FloatPointer(outCount));
+                stagingOutView = stagingOut.asBuffer();
+            }
+            return stagingOut;
+        }
+    }
+}
