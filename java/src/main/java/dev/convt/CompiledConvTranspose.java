@@ -122,8 +122,12 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     /** Throws {@link IllegalStateException} when closed. */
     protected final void checkOpen() {
         if ((state.get() & CLOSED) != 0) {
-            throw new IllegalStateException(this + " is closed");
+            throw closedError();
         }
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("compiled op " + layer + " on " + backendId + " is closed");
     }
 
     public final boolean isClosed() {
@@ -134,7 +138,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         while (true) {
             long s = state.get();
             if ((s & CLOSED) != 0) {
-                throw new IllegalStateException(this + " is closed");
+                throw closedError();
             }
             if (state.compareAndSet(s, s + 1)) {
                 return;

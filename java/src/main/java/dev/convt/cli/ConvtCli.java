@@ -339,6 +339,22 @@ public final class ConvtCli implements Callable<Integer> {
         }
     }
 
+    /** The DCGAN-style layer that {@code info} asks each backend about. */
+    static final ConvTransposeLayer SAMPLE_LAYER = ConvTransposeLayer.builder(2).inChannels(512).outChannels(256)
+        .kernelSize(4).stride(2).padding(1).build();
+    static final long[] SAMPLE_INPUT = {8, 512, 4, 4};
+
+    static String sampleImplementation(Backend b) {
+        String why = b.unsupportedReason(SAMPLE_LAYER);
+        if (why != null) {
+            return "nothing: " + why;
+        }
+        try (CompiledConvTranspose op = b.compile(SAMPLE_LAYER, Tensor.zeros(SAMPLE_LAYER.weightShape()),
+            Tensor.zeros(SAMPLE_LAYER.outChannels()))) {
+            return op.prepare(SAMPLE_INPUT);
+        }
+    }
+
     @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Version, backends with their availability (and the cause when unavailable).")
     static final class Info implements Callable<Integer> {
@@ -357,6 +373,8 @@ public final class ConvtCli implements Callable<Integer> {
             for (Backend b : all) {
                 if (b.isAvailable()) {
                     out.println(String.format("  %-8s available   %s", b.id(), b.describe()));
+                    out.println(String.format("  %-8s %s on input %s runs %s", "", SAMPLE_LAYER,
+                        Arrays.toString(SAMPLE_INPUT), sampleImplementation(b)));
                 } else {
                     out.println(String.format("  %-8s unavailable: %s", b.id(), b.unavailabilityCause()));
                 }

@@ -1,0 +1,77 @@
+package dev.convt;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Backend choice: forced java, forced onednn, auto, the system property, and unknown names. */
+class BackendSelectionTest {
+
+    static final ConvTransposeLayer LAYER = ConvTransposeLayer.builder(2).inChannels(4).outChannels(4).kernelSize(3)
+        .stride(2).build();
+
+    @AfterEach
+    void clearProperty() {
+        System.clearProperty(Backends.PROPERTY);
+    }
+
+    @Test
+    void forcedJava() {
+        Backends.Selection s = Backends.select("java", LAYER);
+        assertSame(Backends.java(), s.backend());
+        assertEquals("requested explicitly", s.reason());
+    }
+
+    @Test
+    void forcedOneDnn() {
+        TestSupport.assertOneDnnAvailableWhereRequired();
+        if (Backends.onednn().isAvailable()) {
+            Backends.Selection s = Backends.select("onednn", LAYER);
+            assertSame(Backends.onednn(), s.backend());
+            try (CompiledConvTranspose op = s.backend().compile(LAYER, Tensor.zeros(LAYER.weightShape()),
+                Tensor.zeros(4))) {
+                assertEquals("onednn", op.backendId());
+                assertTrue(op.prepare(1, 4, 5, 5).length() > 0);
+            }
+        } else {
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> Backends.select("onednn", LAYER));
+            assertTrue(e.getMessage().startsWith("backend 'onednn' is not available: "), e.getMessage());
+        }
+    }
+
+    @Test
+    void autoPrefersOneDnnWhenAvailable() {
+        Backends.Selection s = Backends.select("auto", LAYER);
+        if (Backends.onednn().isAvailable()) {
+            assertSame(Backends.onednn(), s.backend());
+            assertEquals("auto: oneDNN is available and supports the layer", s.reason());
+        } else {
+            assertSame(Backends.java(), s.backend());
+            assertTrue(s.reason().startsWith("auto: oneDNN is not available ("), s.reason());
+        }
+    }
+
+    @Test
+    void systemPropertyDecides() {
+        System.setProperty(Backends.PROPERTY, "java");
+        assertEquals("java", Backends.configured());
+        assertSame(Backends.java(), Backends.select(LAYER).backend());
+        try (CompiledConvTranspose op = Backends.compile(LAYER, Tensor.zeros(LAYER.weightShape()), Tensor.zeros(4))) {
+            assertEquals("java", op.backendId());
+        }
+        System.setProperty(Backends.PROPERTY, "ONEDNN");
+        assertEquals("onednn", Backends.configured());
+    }
+
+    @Test
+    void unknownBackend() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Backends.select("cuda", LAYER));
+        assertEquals("unknown backend 'cuda'; expected one of auto, java, onednn", e.getMessage());
+    }
+}

@@ -1,0 +1,147 @@
+package dev.convt;
+
+import dev.convt.cli.ConvtCli;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The convt CLI: demo output, run, check, info, and exit code 2 for bad arguments and inputs. */
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    record Result(int code, String out, String err) {}
+
+    static Result cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConvtCli.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void demoIsTheDefaultAndShowsEveryAvailableBackend() {
+        Result r = cli();
+        assertEquals(0, r.code(), r.err());
+        assertEquals(r.out(), cli("demo").out());
+        assertTrue(r.out().contains("[java conv1d]  F.conv1d(x, [1, 2, 3]) = [4, 5, 3, 4, 2]  shape [1, 1, 5]"), r.out());
+        for (Backend b : Backends.all()) {
+            if (!b.isAvailable()) {
+                assertTrue(r.out().contains("[" + b.id() + "]  not available"), r.out());
+                continue;
+            }
+            assertTrue(r.out().contains("[" + b.id() + "]  F.conv_transpose1d(x, [1, 2, 3]) = [1, 2, 4, 3, 5, 4, 2, 3, 0]"
+                + "  shape [1, 1, 9]"), r.out());
+            assertTrue(r.out().contains("[" + b.id() + "]  ConvTranspose1d(1, 1, 3) with weight [1, 2, 1], bias 0 = "
+                + "[1, 2, 2, 3, 3, 2, 2, 1, 0]  shape [1, 1, 9]"), r.out());
+        }
+    }
+
+    private Path seedFiles() throws IOException {
+        Npy.write(dir.resolve("x.npy"), Tensor.of(GoldenTest.X, 1, 1, 7));
+        Npy.write(dir.resolve("w.npy"), Tensor.of(new float[] {1, 2, 3}, 1, 1, 3));
+        Npy.write(dir.resolve("b.npy"), Tensor.of(new float[] {10}, 1));
+        return dir;
+    }
+
+    @Test
+    void runOnEachBackend() throws IOException {
+        seedFiles();
+        for (String backend : new String[] {"java", "onednn", "auto"}) {
+            if (backend.equals("onednn") && !Backends.onednn().isAvailable()) {
+                continue;
+            }
+            Path y = dir.resolve("y-" + backend + ".npy");
+            Result r = cli("run", "--input", dir.resolve("x.npy").toString(), "--weight", dir.resolve("w.npy").toString(),
+                "--bias", dir.resolve("b.npy").toString(), "--backend", backend, "--output", y.toString(), "--verbose");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("implementation: "), r.out());
+            Tensor out = Npy.read(y);
+            assertArrayEquals(new long[] {1, 1, 9}, out.shape());
+            TestSupport.assertExactly(new float[] {11, 12, 14, 13, 15, 14, 12, 13, 10}, out);
+        }
+    }
+
+    @Test
+    void runWithHyperparametersAndOutputSize() throws IOException {
+        seedFiles();
+        Path y = dir.resolve("y.npy");
+        // stride 2, padding 1: (7-1)*2 - 2 + 2 + 1 = 13; output size 14 needs output_padding 1
+        Result r = cli("run", "--input", dir.resolve("x.npy").toString(), "--weight", dir.resolve("w.npy").toString(),
+            "--stride", "2", "--padding", "1", "--output-size", "14", "--backend", "java", "--output", y.toString());
+        assertEquals(0, r.code(), r.err());
+        Tensor out = Npy.read(y);
+        assertArrayEquals(new long[] {1, 1, 14}, out.shape());
+        ConvTransposeLayer l = ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).kernelSize(3).stride(2)
+            .padding(1).outputPadding(1).bias(false).build();
+        try (CompiledConvTranspose op = Backends.java().compile(l, Tensor.of(new float[] {1, 2, 3}, 1, 1, 3), null)) {
+            assertArrayEquals(op.forward(Tensor.of(GoldenTest.X, 1, 1, 7)).toArray(), out.toArray());
+        }
+    }
+
+    @Test
+    void badArgumentsExitTwoWithOneLineAndNoOutput() throws IOException {
+        seedFiles();
+        Path y = dir.resolve("never.npy");
+        String x = dir.resolve("x.npy").toString();
+        String w = dir.resolve("w.npy").toString();
+        String[][] bad = {
+            {"run", "--input", x, "--weight", w, "--output", y.toString(), "--no-such-flag"},
+            {"run", "--input", x, "--weight", w},
+            {"run", "--input", x, "--weight", w, "--output", y.toString(), "--stride", "two"},
+            {"run", "--input", x, "--weight", w, "--output", y.toString(), "--output-padding", "3", "--stride", "2"},
+            {"run", "--input", x, "--weight", w, "--output", y.toString(), "--groups", "0"},
+            {"run", "--input", x, "--weight", w, "--output", y.toString(), "--backend", "cuda"},
+            {"run", "--input", dir.resolve("missing.npy").toString(), "--weight", w, "--output", y.toString()},
+            {"run", "--input", w, "--weight", x, "--output", y.toString(), "--padding", "5"},
+            {"run", "--input", x, "--weight", w, "--output", y.toString(), "--output-size", "99"},
+            {"frobnicate"},
+        };
+        for (String[] args : bad) {
+            Result r = cli(args);
+            assertEquals(2, r.code(), String.join(" ", args) + "\n" + r.err());
+            assertEquals(1, r.err().strip().lines().count(), "one line on stderr: " + r.err());
+            assertTrue(r.err().startsWith("convt: "), r.err());
+            assertFalse(Files.exists(y), "no output file after " + String.join(" ", args));
+        }
+        Result stride = cli("run", "--input", x, "--weight", w, "--output", y.toString(), "--output-padding", "3",
+            "--stride", "2");
+        assertEquals("convt: output padding must be smaller than either stride or dilation, but got "
+            + "output_padding_width: 3 stride_width: 2 dilation_width: 1", stride.err().strip());
+    }
+
+    @Test
+    void checkAgreesAndInfoListsBackends() throws IOException {
+        Random rnd = new Random(5);
+        Npy.write(dir.resolve("x.npy"), TestSupport.random(rnd, 2, 6, 5, 4));
+        Npy.write(dir.resolve("w.npy"), TestSupport.random(rnd, 6, 2, 3, 3));
+        Npy.write(dir.resolve("b.npy"), TestSupport.random(rnd, 4));
+        Result r = cli("check", "--input", dir.resolve("x.npy").toString(), "--weight", dir.resolve("w.npy").toString(),
+            "--bias", dir.resolve("b.npy").toString(), "--stride", "2,1", "--padding", "1", "--output-padding", "1,0",
+            "--dilation", "1,2", "--groups", "2");
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (Backend b : Backends.all()) {
+            if (b.isAvailable()) {
+                assertTrue(r.out().lines().anyMatch(l -> l.startsWith(b.id()) && l.endsWith("OK")), r.out());
+            }
+        }
+        Result info = cli("info");
+        assertEquals(0, info.code());
+        assertTrue(info.out().startsWith("convt "), info.out());
+        for (Backend b : Backends.all()) {
+            assertTrue(info.out().contains("  " + b.id() + " "), info.out());
+        }
+    }
+}

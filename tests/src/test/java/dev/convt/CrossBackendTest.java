@@ -1,0 +1,113 @@
+package dev.convt;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every backend against the reference, lz4-java style: one suite, every implementation.
+ *
+ * <p>Tolerance ({@link Tolerance}): {@code max|got - ref| <= rtol * max(max|ref|, 1)} with
+ * {@code rtol = max(1e-6, 4 * L * 2^-24)}, {@code L = inChannels/groups * prod(kernelSize)}.
+ */
+class CrossBackendTest {
+
+    static final int CASES = 600;
+
+    static List<Backend> available() {
+        TestSupport.assertOneDnnAvailableWhereRequired();
+        List<Backend> out = new ArrayList<>();
+        for (Backend b : Backends.all()) {
+            if (b.isAvailable()) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void generatedConfigurations() {
+        List<Backend> backends = available();
+        RandomLayers gen = new RandomLayers(0xC0FFEEL, 7);
+        Random rnd = new Random(42);
+        int[] seen = new int[4];
+        int depthwise = 0;
+        int strideOneNegativePadEnd = 0;
+        for (int c = 0; c < CASES; c++) {
+            RandomLayers.Case cs = gen.next();
+            checkCase(backends, cs.layer(), cs.inputShape(), rnd, c % 2 == 0);
+            seen[cs.layer().rank()]++;
+            if (cs.layer().groups() > 1 && cs.layer().groups() == cs.layer().inChannels()) {
+                depthwise++;
+            }
+            for (int i = 0; i < cs.layer().rank(); i++) {
+                if (cs.layer().stride(i) == 1 && cs.layer().padEnd(i) < 0) {
+                    strideOneNegativePadEnd++;
+                    break;
+                }
+            }
+        }
+        // the generator must actually cover what the issue lists
+        assertTrue(seen[1] > 100 && seen[2] > 100 && seen[3] > 100, "ranks covered");
+        assertTrue(depthwise > 50, "depthwise covered: " + depthwise);
+        assertTrue(strideOneNegativePadEnd > 10, "stride 1 with output_padding > padding: " + strideOneNegativePadEnd);
+    }
+
+    /** The corner oneDNN refuses natively: stride 1, output padding above padding (allowed by dilation). */
+    @Test
+    void strideOneOutputPaddingAbovePadding() {
+        List<Backend> backends = available();
+        Random rnd = new Random(1);
+        if (Backends.onednn().isAvailable()) {
+            ConvTransposeLayer l = ConvTransposeLayer.builder(1).inChannels(2).outChannels(3).kernelSize(3)
+                .dilation(3).outputPadding(2).build();
+            try (CompiledConvTranspose op = Backends.onednn().compile(l, Tensor.zeros(l.weightShape()),
+                Tensor.zeros(3))) {
+                String impl = op.prepare(2, 2, 5);
+                assertTrue(impl.endsWith("(+ bias tail for output_padding)"), "the padding_r = 0 route: " + impl);
+            }
+            ConvTransposeLayer empty = ConvTransposeLayer.builder(3).inChannels(1).outChannels(1).kernelSize(1)
+                .dilation(3).padding(1).outputPadding(2).build();
+            try (CompiledConvTranspose op = Backends.onednn().compile(empty, Tensor.zeros(1, 1, 1, 1, 1),
+                Tensor.of(new float[] {0.5f}, 1))) {
+                assertTrue(op.prepare(1, 1, 1, 1, 1).startsWith("bias-only"), op.implementation());
+                TestSupport.assertExactly(new float[] {0.5f}, op.forward(Tensor.of(new float[] {7f}, 1, 1, 1, 1, 1)));
+            }
+        }
+        checkCase(backends, ConvTransposeLayer.builder(1).inChannels(2).outChannels(3).kernelSize(3).dilation(3)
+            .outputPadding(2).build(), new long[] {2, 2, 5}, rnd, true);
+        checkCase(backends, ConvTransposeLayer.builder(2).inChannels(2).outChannels(2).kernelSize(2).dilation(2, 3)
+            .padding(0, 1).outputPadding(1, 2).groups(2).build(), new long[] {1, 2, 4, 3}, rnd, false);
+        checkCase(backends, ConvTransposeLayer.builder(3).inChannels(1).outChannels(1).kernelSize(1).dilation(3)
+            .padding(1).outputPadding(2).bias(true).build(), new long[] {1, 1, 1, 1, 1}, rnd, true);
+    }
+
+    @Test
+    void dcganLayer() {
+        List<Backend> backends = available();
+        checkCase(backends, ConvTransposeLayer.builder(2).inChannels(512).outChannels(256).kernelSize(4).stride(2)
+            .padding(1).build(), new long[] {8, 512, 4, 4}, new Random(8), true);
+    }
+
+    static void checkCase(List<Backend> backends, ConvTransposeLayer layer, long[] inputShape, Random rnd,
+                          boolean direct) {
+        Tensor x = TestSupport.random(rnd, inputShape);
+        Tensor w = TestSupport.random(rnd, layer.weightShape());
+        Tensor b = layer.bias() ? TestSupport.random(rnd, layer.outChannels()) : null;
+        Tensor ref;
+        try (CompiledConvTranspose op = Backends.java().compile(layer, w, b)) {
+            ref = op.forward(x);
+        }
+        for (Backend backend : backends) {
+            try (CompiledConvTranspose op = backend.compile(layer, w, b)) {
+                Tensor got = op.forward(direct ? TestSupport.direct(x) : x);
+                TestSupport.assertClose(layer, ref, got, backend.id() + " (" + op.implementation() + ") on input "
+                    + java.util.Arrays.toString(inputShape));
+            }
+        }
+    }
+}

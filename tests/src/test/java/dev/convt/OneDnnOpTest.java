@@ -1,0 +1,146 @@
+package dev.convt;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The oneDNN op's life: reuse across inputs and shapes, threads, close, native memory, allocation. */
+class OneDnnOpTest {
+
+    static final ConvTransposeLayer LAYER = ConvTransposeLayer.builder(2).inChannels(6).outChannels(4).kernelSize(3)
+        .stride(2).padding(1).outputPadding(1).build();
+
+    @BeforeEach
+    void requireOneDnn() {
+        TestSupport.assertOneDnnAvailableWhereRequired();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.onednn().isAvailable(),
+            "oneDNN natives are not shipped for this platform");
+    }
+
+    private static Tensor reference(Tensor w, Tensor b, Tensor x) {
+        try (CompiledConvTranspose ref = Backends.java().compile(LAYER, w, b)) {
+            return ref.forward(x);
+        }
+    }
+
+    @Test
+    void reusedWithNewInputsAndBatchSizes() {
+        Random rnd = new Random(21);
+        Tensor w = TestSupport.random(rnd, LAYER.weightShape());
+        Tensor b = TestSupport.random(rnd, 4);
+        try (CompiledConvTranspose op = Backends.onednn().compile(LAYER, w, b)) {
+            for (long[] shape : new long[][] {{1, 6, 5, 5}, {3, 6, 5, 5}, {1, 6, 5, 5}, {2, 6, 7, 4}, {6, 5, 5},
+                {3, 6, 5, 5}}) {
+                for (int repeat = 0; repeat < 3; repeat++) {
+                    Tensor x = TestSupport.random(rnd, shape);
+                    TestSupport.assertClose(LAYER, reference(w, b, x), op.forward(x), "heap " + repeat);
+                    Tensor xd = TestSupport.direct(x);
+                    Tensor out = Tensor.allocateDirect(op.outputShape(xd));
+                    op.forward(xd, out);
+                    TestSupport.assertClose(LAYER, reference(w, b, x), out, "direct " + repeat);
+                }
+            }
+            assertFalse(op.implementation().isEmpty());
+        }
+    }
+
+    @Test
+    void sameResultsFromFourThreads() throws Exception {
+        Random rnd = new Random(4);
+        Tensor w = TestSupport.random(rnd, LAYER.weightShape());
+        Tensor b = TestSupport.random(rnd, 4);
+        int perThread = 50;
+        List<Tensor> inputs = new ArrayList<>();
+        for (int i = 0; i < 4 * perThread; i++) {
+            inputs.add(TestSupport.random(rnd, 1 + i % 3, 6, 5, 4 + i % 2));
+        }
+        try (CompiledConvTranspose op = Backends.onednn().compile(LAYER, w, b)) {
+            List<float[]> single = new ArrayList<>();
+            for (Tensor x : inputs) {
+                single.add(op.forward(x).toArray());
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<Void>> futures = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    int thread = t;
+                    futures.add(pool.submit(() -> {
+                        for (int round = 0; round < 5; round++) {
+                            for (int i = thread; i < inputs.size(); i += 4) {
+                                Tensor x = inputs.get(i);
+                                Tensor in = (i + round) % 2 == 0 ? x : TestSupport.direct(x);
+                                assertArrayEquals(single.get(i), op.forward(in).toArray(),
+                                    "thread " + thread + " input " + i);
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<Void> f : futures) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
+
+    @Test
+    void closeIsIdempotentAndForwardAfterCloseThrows() {
+        CompiledConvTranspose op = Backends.onednn().compile(LAYER, Tensor.zeros(LAYER.weightShape()),
+            Tensor.zeros(4));
+        op.forward(Tensor.zeros(1, 6, 3, 3));
+        op.close();
+        op.close();
+        assertTrue(op.isClosed());
+        assertThrows(IllegalStateException.class, () -> op.forward(Tensor.zeros(1, 6, 3, 3)));
+        assertThrows(IllegalStateException.class,
+            () -> op.forward(Tensor.zeros(1, 6, 3, 3), Tensor.zeros(op.layer().outputShape(1, 6, 3, 3))));
+    }
+
+    @Test
+    void steadyStateDirectForwardAllocatesNothing() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Random rnd = new Random(10);
+        try (CompiledConvTranspose op = Backends.onednn().compile(LAYER, TestSupport.random(rnd, LAYER.weightShape()),
+            TestSupport.random(rnd, 4))) {
+            Tensor x = TestSupport.direct(TestSupport.random(rnd, 2, 6, 8, 8));
+            Tensor y = Tensor.allocateDirect(op.outputShape(x));
+            for (int i = 0; i < 20_000; i++) { // past JIT compilation
+                op.forward(x, y);
+            }
+            long tid = Thread.currentThread().getId();
+            long before = mx.getThreadAllocatedBytes(tid);
+            for (int i = 0; i < 10_000; i++) {
+                op.forward(x, y);
+            }
+            long allocated = mx.getThreadAllocatedBytes(tid) - before;
+            // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 160 KB here
+            assertTrue(allocated < 4096, "bytes allocated by 10,000 steady-state calls: " + allocated);
+        }
+    }
+
+    @Test
+    void reportsTheImplementation() {
+        try (CompiledConvTranspose op = Backends.onednn().compile(LAYER, Tensor.zeros(LAYER.weightShape()),
+            Tensor.zeros(4))) {
+            String impl = op.prepare(8, 6, 16, 16);
+            assertEquals(impl, op.implementation());
+            assertFalse(impl.startsWith("not built"), impl);
+            assertTrue(impl.contains(":"), "oneDNN implementation names look like brg_deconv:avx2, got " + impl);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package dev.convt;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Every validation error: its type and its exact message (PyTorch's wording where PyTorch has one). */
+class ValidationTest {
+
+    private static void fails(String message, Executable e) {
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, e);
+        assertEquals(message, ex.getMessage());
+    }
+
+    private static ConvTransposeLayer.Builder b2() {
+        return ConvTransposeLayer.builder(2).inChannels(4).outChannels(2).kernelSize(3);
+    }
+
+    @Test
+    void spec() {
+        fails("spatial rank must be 1, 2 or 3, but got 4", () -> ConvTransposeLayer.builder(4));
+        fails("in_channels must be set",
+            () -> ConvTransposeLayer.builder(1).outChannels(1).kernelSize(1).build());
+        fails("out_channels must be set",
+            () -> ConvTransposeLayer.builder(1).inChannels(1).kernelSize(1).build());
+        fails("kernel_size must be set", () -> ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).build());
+        fails("in_channels must be positive, but got in_channels=0", () -> b2().inChannels(0).build());
+        fails("out_channels must be positive, but got out_channels=-1", () -> b2().outChannels(-1).build());
+        fails("groups must be a positive integer, but got groups=0", () -> b2().groups(0).build());
+        fails("in_channels must be divisible by groups, but got in_channels=4 groups=3", () -> b2().groups(3).build());
+        fails("out_channels must be divisible by groups, but got out_channels=2 groups=4",
+            () -> b2().groups(4).build());
+        fails("kernel size should be greater than zero, but got kernel_height: 0 kernel_width: 3",
+            () -> b2().kernelSize(0, 3).build());
+        fails("non-positive stride is not supported, but got stride=[1, 0]", () -> b2().stride(1, 0).build());
+        fails("negative padding is not supported, but got padding=[-1, -1]", () -> b2().padding(-1).build());
+        fails("negative output_padding is not supported, but got output_padding=[0, -1]",
+            () -> b2().outputPadding(0, -1).build());
+        fails("dilation should be greater than zero, but got dilation=[0, 0]", () -> b2().dilation(0).build());
+        fails("stride must have 1 or 2 elements for a 2d layer, but got 3: [1, 2, 3]",
+            () -> b2().stride(1, 2, 3).build());
+    }
+
+    @Test
+    void outputPaddingMustBeSmallerThanStrideOrDilation() {
+        fails("output padding must be smaller than either stride or dilation, but got output_padding_height: 2 "
+                + "output_padding_width: 0 stride_height: 2 stride_width: 2 dilation_height: 1 dilation_width: 1",
+            () -> b2().stride(2).outputPadding(2, 0).build());
+        fails("output padding must be smaller than either stride or dilation, but got output_padding_width: 1 "
+                + "stride_width: 1 dilation_width: 1",
+            () -> ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).kernelSize(3).outputPadding(1).build());
+        fails("output padding must be smaller than either stride or dilation, but got output_padding_depth: 0 "
+                + "output_padding_height: 0 output_padding_width: 3 stride_depth: 1 stride_height: 1 stride_width: 1 "
+                + "dilation_depth: 3 dilation_height: 3 dilation_width: 3",
+            () -> ConvTransposeLayer.builder(3).inChannels(1).outChannels(1).kernelSize(3).dilation(3)
+                .outputPadding(0, 0, 3).build());
+        // allowed because of dilation, as in PyTorch
+        ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).kernelSize(3).dilation(2).outputPadding(1).build();
+    }
+
+    @Test
+    void input() {
+        ConvTransposeLayer l = b2().build();
+        fails("Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: [1, 7]",
+            () -> l.outputShape(1, 7));
+        fails("Given transposed=1, weight of size [4, 2, 3, 3], expected input[1, 3, 5, 5] to have 4 channels, "
+            + "but got 3 channels instead", () -> l.outputShape(1, 3, 5, 5));
+        fails("Expected input's spatial sizes to be positive, but got input of size: [1, 4, 0, 5]",
+            () -> l.outputShape(1, 4, 0, 5));
+        fails("input size must be non-negative, but got input of size: [-1, 4, 5, 5]",
+            () -> l.outputShape(-1, 4, 5, 5));
+        ConvTransposeLayer cropped = ConvTransposeLayer.builder(2).inChannels(1).outChannels(1).kernelSize(1)
+            .padding(1).build();
+        fails("Given input size per channel: (1 x 1). Calculated output size per channel: (-1 x -1). "
+            + "Output size is too small", () -> cropped.outputShape(1, 1, 1, 1));
+        ConvTransposeLayer k2 = ConvTransposeLayer.builder(2).inChannels(1).outChannels(1).kernelSize(2)
+            .padding(1).build();
+        fails("Given input size per channel: (1 x 1). Calculated output size per channel: (0 x 0). "
+            + "Output size is too small", () -> k2.outputShape(1, 1, 1, 1));
+    }
+
+    @Test
+    void weightAndBias() {
+        ConvTransposeLayer l = b2().build();
+        fails("weight should be of size [4, 2, 3, 3] ([in_channels, out_channels/groups, *kernel_size] for "
+                + "in_channels=4, out_channels=2, groups=1, kernel_size=[3, 3]), but got weight of size [2, 4, 3, 3]",
+            () -> Backends.java().compile(l, Tensor.zeros(2, 4, 3, 3), Tensor.zeros(2)));
+        fails("Given weight of size [4, 2, 3, 3], expected bias to be 1-dimensional with 2 elements, but got bias "
+            + "of size [3] instead", () -> Backends.java().compile(l, Tensor.zeros(4, 2, 3, 3), Tensor.zeros(3)));
+        fails("the layer was built with bias=true, so a bias of size [2] is required, but none was given",
+            () -> Backends.java().compile(l, Tensor.zeros(4, 2, 3, 3), null));
+        ConvTransposeLayer nb = b2().bias(false).build();
+        fails("the layer was built with bias=false, but a bias of size [2] was given",
+            () -> Backends.java().compile(nb, Tensor.zeros(4, 2, 3, 3), Tensor.zeros(2)));
+    }
+
+    @Test
+    void forwardShapesAndLifecycleOnEveryBackend() {
+        ConvTransposeLayer l = b2().bias(false).build();
+        for (Backend b : Backends.all()) {
+            if (!b.isAvailable()) {
+                continue;
+            }
+            CompiledConvTranspose op = b.compile(l, Tensor.zeros(4, 2, 3, 3), null);
+            fails("output should be of size [1, 2, 7, 7] for input of size [1, 4, 5, 5], but got output of size "
+                + "[1, 2, 7, 6]", () -> op.forward(Tensor.zeros(1, 4, 5, 5), Tensor.zeros(1, 2, 7, 6)));
+            fails("Given transposed=1, weight of size [4, 2, 3, 3], expected input[1, 2, 5, 5] to have 4 channels, "
+                + "but got 2 channels instead", () -> op.forward(Tensor.zeros(1, 2, 5, 5)));
+            op.close();
+            op.close(); // idempotent
+            IllegalStateException closed = assertThrows(IllegalStateException.class,
+                () -> op.forward(Tensor.zeros(1, 4, 5, 5)));
+            assertEquals("compiled op " + l + " on " + b.id() + " is closed", closed.getMessage());
+            assertThrows(IllegalStateException.class, () -> op.prepare(1, 4, 5, 5));
+        }
+    }
+
+    @Test
+    void tensors() {
+        fails("data has 3 elements but shape [2, 2] needs 4", () -> Tensor.wrap(new float[3], 2, 2));
+        fails("negative dimension in shape [2, -1]", () -> Tensor.zeros(2, -1));
+        fails("shape [65536, 65536] has 4294967296 elements, more than the 536870911 a tensor can hold",
+            () -> Tensor.zeros(65536, 65536));
+        fails("shape [3] is invalid for a tensor of 4 elements", () -> Tensor.zeros(2, 2).reshape(3));
+    }
+}
