@@ -94,6 +94,9 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(output, "output");
         ShapePair shapes = shapesFor(input);
+        if (output.isReadOnly()) {
+            throw new IllegalArgumentException("output tensor is read-only");
+        }
         if (!sameShape(output, shapes.out)) {
             throw new IllegalArgumentException("output should be of size " + Arrays.toString(shapes.out)
                 + " for input of size " + Arrays.toString(shapes.in) + ", but got output of size "
@@ -153,7 +156,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
             return;
         }
         while ((state.get() & ~CLOSED) != 0) {
-            Thread.onSpinWait();
+            Thread.yield(); // executions in flight finish in microseconds to milliseconds
         }
         release();
     }

@@ -103,6 +103,8 @@ public final class Tensor {
     public long dim(int i) { return shape[i]; }
     public int elementCount() { return data.capacity(); }
     public boolean isDirect() { return data.isDirect(); }
+    /** Whether the tensor wraps a read-only buffer (it can then be an input, never an output). */
+    public boolean isReadOnly() { return data.isReadOnly(); }
 
     /** Whether this tensor has exactly this shape. */
     public boolean hasShape(long... other) {

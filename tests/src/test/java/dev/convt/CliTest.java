@@ -144,4 +144,32 @@ class CliTest {
             assertTrue(info.out().contains("  " + b.id() + " "), info.out());
         }
     }
+
+    /** The acceptance case of the oneDNN issue: convt check on the DCGAN-style layer. */
+    @Test
+    void checkAgreesOnTheDcganLayer() throws IOException {
+        Random rnd = new Random(64);
+        Npy.write(dir.resolve("x.npy"), TestSupport.random(rnd, 8, 512, 4, 4));
+        Npy.write(dir.resolve("w.npy"), TestSupport.random(rnd, 512, 256, 4, 4));
+        Npy.write(dir.resolve("b.npy"), TestSupport.random(rnd, 256));
+        Result r = cli("check", "--input", dir.resolve("x.npy").toString(), "--weight", dir.resolve("w.npy").toString(),
+            "--bias", dir.resolve("b.npy").toString(), "--stride", "2", "--padding", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().startsWith("layer: ConvTranspose2d(512, 256, kernel_size=(4, 4), stride=(2, 2), "
+            + "padding=(1, 1))  input [8, 512, 4, 4] -> output [8, 256, 8, 8]"), r.out());
+        TestSupport.assertOneDnnAvailableWhereRequired();
+        if (Backends.onednn().isAvailable()) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("onednn") && l.endsWith("OK")), r.out());
+        }
+    }
+
+    @Test
+    void unwritableOutputExitsTwo() throws IOException {
+        seedFiles();
+        Result r = cli("run", "--input", dir.resolve("x.npy").toString(), "--weight", dir.resolve("w.npy").toString(),
+            "--output", dir.resolve("no/such/dir/y.npy").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("convt: no such file or directory: "), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
 }

@@ -17,6 +17,8 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -57,6 +59,14 @@ public final class ConvtCli implements Callable<Integer> {
             return EXIT_USAGE;
         });
         cmd.setExecutionExceptionHandler((ex, c, parseResult) -> {
+            if (ex instanceof NoSuchFileException) {
+                c.getErr().println("convt: no such file or directory: " + ex.getMessage());
+                return EXIT_USAGE;
+            }
+            if (ex instanceof AccessDeniedException) {
+                c.getErr().println("convt: permission denied: " + ex.getMessage());
+                return EXIT_USAGE;
+            }
             if (ex instanceof IllegalArgumentException || ex instanceof IOException
                 || ex instanceof UnsupportedOperationException) {
                 c.getErr().println("convt: " + firstLine(ex.getMessage()));

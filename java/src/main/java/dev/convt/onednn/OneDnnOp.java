@@ -147,8 +147,15 @@ final class OneDnnOp extends CompiledConvTranspose {
     @Override
     protected void execute(Tensor input, Tensor output, int batch, long[] spatialIn) {
         ShapeEntry entry = entryFor(batch, spatialIn);
+        if (implementation != entry.implementation) {
+            implementation = entry.implementation;
+        }
         try {
             entry.run(input, output);
+        } catch (RuntimeException e) {
+            throw new OneDnnException("oneDNN failed to execute " + layer() + " on input "
+                + Arrays.toString(entry.inDims) + " -> output " + Arrays.toString(entry.outDims) + ": "
+                + e.getMessage(), e);
         } finally {
             if (entry.transient1) {
                 entry.close();
