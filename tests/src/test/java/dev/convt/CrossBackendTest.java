@@ -37,6 +37,7 @@ class CrossBackendTest {
         int[] seen = new int[4];
         int depthwise = 0;
         int strideOneNegativePadEnd = 0;
+        int stridedNegativePadEnd = 0;
         for (int c = 0; c < CASES; c++) {
             RandomLayers.Case cs = gen.next();
             checkCase(backends, cs.layer(), cs.inputShape(), rnd, c % 2 == 0);
@@ -44,17 +45,23 @@ class CrossBackendTest {
             if (cs.layer().groups() > 1 && cs.layer().groups() == cs.layer().inChannels()) {
                 depthwise++;
             }
+            boolean strideOne = false;
+            boolean strided = false;
             for (int i = 0; i < cs.layer().rank(); i++) {
-                if (cs.layer().stride(i) == 1 && cs.layer().padEnd(i) < 0) {
-                    strideOneNegativePadEnd++;
-                    break;
+                if (cs.layer().padEnd(i) < 0) {
+                    strideOne |= cs.layer().stride(i) == 1;
+                    strided |= cs.layer().stride(i) > 1;
                 }
             }
+            strideOneNegativePadEnd += strideOne ? 1 : 0;
+            stridedNegativePadEnd += strided && !strideOne ? 1 : 0;
         }
         // the generator must actually cover what the issue lists
         assertTrue(seen[1] > 100 && seen[2] > 100 && seen[3] > 100, "ranks covered");
         assertTrue(depthwise > 50, "depthwise covered: " + depthwise);
         assertTrue(strideOneNegativePadEnd > 10, "stride 1 with output_padding > padding: " + strideOneNegativePadEnd);
+        // oneDNN takes these natively, with a negative padding_r: checked here against the reference
+        assertTrue(stridedNegativePadEnd > 50, "stride > 1 with output_padding > padding: " + stridedNegativePadEnd);
     }
 
     /** The corner oneDNN refuses natively: stride 1, output padding above padding (allowed by dilation). */
