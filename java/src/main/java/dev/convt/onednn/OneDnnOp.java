@@ -476,23 +476,13 @@ final class OneDnnOp extends CompiledConvTranspose {
         final memory dst;
         final memory dstTarget;
         final IntMemoryMap args;
-        final int inCount;
-        final int outCount;
-        // Heap tensors go through these; allocated on first use.
-        FloatPointer stagingIn;
-        FloatBuffer stagingInView;
-        FloatPointer stagingOut;
-        FloatBuffer stagingOutView;
-        // Pointers to the caller's direct buffers, kept while the caller keeps passing the same tensors.
-        Tensor lastIn;
-        Pointer lastInPtr;
-        Tensor lastOut;
-        Pointer lastOutPtr;
+        final Binding in;
+        final Binding out;
 
         ExecContext(ShapeEntry e) {
             this.entry = e;
-            this.inCount = (int) Tensor.elementCount(e.inDims);
-            this.outCount = (int) Tensor.elementCount(e.outDims);
+            this.in = new Binding((int) Tensor.elementCount(e.inDims));
+            this.out = new Binding((int) Tensor.elementCount(e.outDims));
             engine eng = OneDnnRuntime.engine();
             try (PointerScope scope = new PointerScope()) {
                 stream = owner.keep(new stream(eng));
@@ -528,41 +518,57 @@ final class OneDnnOp extends CompiledConvTranspose {
             }
             stream._wait();
             if (!output.isDirect()) {
-                stagingOutView.clear();
-                output.buffer().put(stagingOutView);
+                out.copyTo(output);
             }
         }
 
         private Pointer inputPointer(Tensor input) {
-            if (input.isDirect()) {
-                if (input != lastIn) {
-                    lastInPtr = new FloatPointer(input.buffer());
-                    lastIn = input;
-                }
-                return lastInPtr;
-            }
-            if (stagingIn == null) {
-                stagingIn = owner.keep(new FloatPointer(inCount));
-                stagingInView = stagingIn.asBuffer();
-            }
-            stagingInView.clear();
-            stagingInView.put(input.buffer());
-            return stagingIn;
+            return in.bind(input, true);
         }
 
         private Pointer outputPointer(Tensor output) {
-            if (output.isDirect()) {
-                if (output != lastOut) {
-                    lastOutPtr = new FloatPointer(output.buffer());
-                    lastOut = output;
+            return out.bind(output, false);
+        }
+
+        /**
+         * How one side (input or output) of an execution reaches native memory: a direct tensor in place, through
+         * a pointer kept while the caller keeps passing the same tensor; a heap tensor through a staging buffer
+         * allocated on first use and released with the context.
+         */
+        private final class Binding {
+            private final int count;
+            private FloatPointer staging;
+            private FloatBuffer stagingView;
+            private Tensor last;
+            private Pointer lastPointer;
+
+            Binding(int count) {
+                this.count = count;
+            }
+
+            Pointer bind(Tensor t, boolean copyIn) {
+                if (t.isDirect()) {
+                    if (t != last) {
+                        lastPointer = new FloatPointer(t.buffer());
+                        last = t;
+                    }
+                    return lastPointer;
                 }
-                return lastOutPtr;
+                if (staging == null) {
+                    staging = owner.keep(new FloatPointer(count));
+                    stagingView = staging.asBuffer();
+                }
+                if (copyIn) {
+                    stagingView.clear();
+                    stagingView.put(t.buffer());
+                }
+                return staging;
             }
-            if (stagingOut == null) {
-                stagingOut = owner.keep(new FloatPointer(outCount));
-                stagingOutView = stagingOut.asBuffer();
+
+            void copyTo(Tensor t) {
+                stagingView.clear();
+                t.buffer().put(stagingView);
             }
-            return stagingOut;
         }
     }
 }
