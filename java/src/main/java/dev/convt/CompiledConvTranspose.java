@@ -89,11 +89,18 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         return out;
     }
 
-    /** Computes into {@code output}, which must have exactly the {@link #outputShape output shape}. */
+    /**
+     * Computes into {@code output}, which must have exactly the {@link #outputShape output shape}, be writable, and
+     * not share storage with {@code input}. With direct tensors reused across calls this is the zero-copy,
+     * allocation-free path.
+     */
     public final void forward(Tensor input, Tensor output) {
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(output, "output");
         ShapePair shapes = shapesFor(input);
+        if (output == input) {
+            throw new IllegalArgumentException("output must not be the input tensor (in-place is not supported)");
+        }
         if (output.isReadOnly()) {
             throw new IllegalArgumentException("output tensor is read-only");
         }

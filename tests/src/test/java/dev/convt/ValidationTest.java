@@ -108,6 +108,14 @@ class ValidationTest {
                 + "[1, 2, 7, 6]", () -> op.forward(Tensor.zeros(1, 4, 5, 5), Tensor.zeros(1, 2, 7, 6)));
             fails("Given transposed=1, weight of size [4, 2, 3, 3], expected input[1, 2, 5, 5] to have 4 channels, "
                 + "but got 2 channels instead", () -> op.forward(Tensor.zeros(1, 2, 5, 5)));
+            Tensor square = Tensor.zeros(1, 4, 5, 5);
+            try (CompiledConvTranspose same = b.compile(ConvTransposeLayer.builder(2).inChannels(4).outChannels(4)
+                .kernelSize(1).bias(false).build(), Tensor.zeros(4, 4, 1, 1), null)) {
+                fails("output must not be the input tensor (in-place is not supported)",
+                    () -> same.forward(square, square));
+            }
+            fails("output tensor is read-only", () -> op.forward(square,
+                Tensor.wrap(java.nio.FloatBuffer.allocate(98).asReadOnlyBuffer(), 1, 2, 7, 7)));
             op.close();
             op.close(); // idempotent
             IllegalStateException closed = assertThrows(IllegalStateException.class,
