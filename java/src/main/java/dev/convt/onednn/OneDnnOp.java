@@ -190,6 +190,19 @@ final class OneDnnOp extends CompiledConvTranspose {
         }
     }
 
+    /**
+     * oneDNN's reference implementations ({@code ref:any}) are correct but orders of magnitude slower than its
+     * JIT ones, and oneDNN falls back to them silently: say so, once per shape built.
+     */
+    static boolean warnIfReference(String implementation, ConvTransposeLayer layer, long[] inDims) {
+        if (!implementation.startsWith("ref")) {
+            return false;
+        }
+        LOG.log(Level.WARNING, () -> "oneDNN chose its reference implementation '" + implementation + "' for " + layer
+            + " with input " + Arrays.toString(inDims) + ": expect it to be orders of magnitude slower");
+        return true;
+    }
+
     /** The weights in the layout {@code desc}, reordered from the user's copy the first time it is asked for. */
     private memory weightsFor(memory.desc desc) {
         assert Thread.holdsLock(this);
@@ -344,11 +357,7 @@ final class OneDnnOp extends CompiledConvTranspose {
             this.tailFill = tail;
             this.nothingToCompute = nothing;
             this.implementation = impl;
-            if (impl.startsWith("ref")) {
-                String chosen = impl;
-                LOG.log(Level.WARNING, () -> "oneDNN chose its reference implementation '" + chosen + "' for " + layer
-                    + " with input " + Arrays.toString(inDims) + ": expect it to be orders of magnitude slower");
-            }
+            warnIfReference(impl, layer, inDims);
         }
 
         private deconvolution_forward.primitive_desc createPd(long[] dst, long[] strides, long[] dilates, long[] padL,
