@@ -57,6 +57,11 @@ class NativeMemoryTest {
                 op.forward(xd);                                 // direct path
                 op.forward(Tensor.zeros(1, 6, 3 + i % 3, 4));   // a second input shape
                 tail.forward(tx);                               // the padding_r = 0 route with its submemory reorder
+                if (i % 100 == 0) {
+                    for (int size = 1; size <= 20; size++) {    // past the 16-shape cache: uncached entries
+                        op.forward(Tensor.zeros(1, 6, size, 2));
+                    }
+                }
             }
             if (i == 0) {
                 assertTrue(Pointer.totalBytes() >= baseline);

@@ -58,6 +58,21 @@ class OneDnnOpTest {
     }
 
     @Test
+    void moreShapesThanTheCacheHolds() {
+        Random rnd = new Random(22);
+        Tensor w = TestSupport.random(rnd, LAYER.weightShape());
+        Tensor b = TestSupport.random(rnd, 4);
+        try (CompiledConvTranspose op = Backends.onednn().compile(LAYER, w, b)) {
+            for (int round = 0; round < 2; round++) {
+                for (int size = 1; size <= 24; size++) { // 24 shapes against a cache of 16
+                    Tensor x = TestSupport.random(rnd, 1, 6, size, 3);
+                    TestSupport.assertClose(LAYER, reference(w, b, x), op.forward(x), "input width " + size);
+                }
+            }
+        }
+    }
+
+    @Test
     void sameResultsFromFourThreads() throws Exception {
         Random rnd = new Random(4);
         Tensor w = TestSupport.random(rnd, LAYER.weightShape());

@@ -55,7 +55,10 @@ final class OneDnnOp extends CompiledConvTranspose {
     private final memory biasMemory;
     private final float[] biasValues;
     /** Weights already reordered, one per layout a primitive asked for. Guarded by {@code this}. */
-    private final List<Object[]> weightVariants = new ArrayList<>();
+    private final List<ReorderedWeights> weightVariants = new ArrayList<>();
+    private boolean warnedUncached;
+
+    private record ReorderedWeights(memory.desc desc, memory weights) {}
     /** Copy-on-write, so execute() reads it without locking. Guarded by {@code this} for writes. */
     private volatile ShapeEntry[] cache = new ShapeEntry[0];
     private volatile String implementation = "not built yet (no input shape seen; see prepare())";
@@ -138,7 +141,7 @@ final class OneDnnOp extends CompiledConvTranspose {
     @Override
     protected String prepareShape(int batch, long[] spatialIn) {
         ShapeEntry e = entryFor(batch, spatialIn);
-        if (e.transient1) {
+        if (e.uncached) {
             e.close();
         }
         return e.implementation;
@@ -157,7 +160,7 @@ final class OneDnnOp extends CompiledConvTranspose {
                 + Arrays.toString(entry.inDims) + " -> output " + Arrays.toString(entry.outDims) + ": "
                 + e.getMessage(), e);
         } finally {
-            if (entry.transient1) {
+            if (entry.uncached) {
                 entry.close();
             }
         }
@@ -182,9 +185,13 @@ final class OneDnnOp extends CompiledConvTranspose {
                 grown[cache.length] = e;
                 cache = grown;
             } else {
-                e.transient1 = true;
-                LOG.log(Level.WARNING, () -> "more than " + MAX_CACHED_SHAPES + " input shapes for " + layer()
-                    + ": the primitive for input " + Arrays.toString(e.inDims) + " is rebuilt on every call");
+                e.uncached = true;
+                if (!warnedUncached) {
+                    warnedUncached = true;
+                    LOG.log(Level.WARNING, () -> "more than " + MAX_CACHED_SHAPES + " input shapes for " + layer()
+                        + ": primitives for further shapes (first: input " + Arrays.toString(e.inDims)
+                        + ") are rebuilt on every call");
+                }
             }
             return e;
         }
@@ -206,9 +213,9 @@ final class OneDnnOp extends CompiledConvTranspose {
     /** The weights in the layout {@code desc}, reordered from the user's copy the first time it is asked for. */
     private memory weightsFor(memory.desc desc) {
         assert Thread.holdsLock(this);
-        for (Object[] v : weightVariants) {
-            if (((memory.desc) v[0]).equals(desc)) {
-                return (memory) v[1];
+        for (ReorderedWeights v : weightVariants) {
+            if (v.desc().equals(desc)) {
+                return v.weights();
             }
         }
         memory.desc kept = owner.keep(new memory.desc(desc));
@@ -219,7 +226,7 @@ final class OneDnnOp extends CompiledConvTranspose {
             r.execute(s, userWeights, reordered);
             s._wait();
         }
-        weightVariants.add(new Object[] {kept, reordered});
+        weightVariants.add(new ReorderedWeights(kept, reordered));
         return reordered;
     }
 
@@ -246,7 +253,7 @@ final class OneDnnOp extends CompiledConvTranspose {
         final boolean tailFill;
         final boolean nothingToCompute;
         final String implementation;
-        boolean transient1;
+        boolean uncached;
 
         private final Owner entryOwner = new Owner();
         private deconvolution_forward primitive;
