@@ -341,8 +341,8 @@ public final class ConvtCli implements Callable<Integer> {
                     Tensor got = op.forward(options.inputTensor);
                     Tolerance.Report r = tol.compare(reference, got);
                     allOk &= r.ok();
-                    out.println(String.format("%-8s %-24s max abs diff %.3e  max rel diff %.3e  %s", backend.id(),
-                        op.implementation(), r.maxAbs(), r.maxRel(), r.ok() ? "OK" : "EXCEEDS TOLERANCE"));
+                    out.println(String.format("%-8s max abs diff %.3e  max rel diff %.3e  %s  (%s)", backend.id(),
+                        r.maxAbs(), r.maxRel(), r.ok() ? "OK" : "EXCEEDS TOLERANCE", op.implementation()));
                 }
             }
             return allOk ? 0 : EXIT_MISMATCH;
