@@ -52,16 +52,14 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      */
     public final String prepare(long... inputShape) {
         checkOpen();
-        long[] out = layer.outputShape(inputShape);
-        boolean batched = inputShape.length == layer.rank() + 2;
-        int batch = batched ? (int) inputShape[0] : 1;
-        if (batch == 0 || Tensor.elementCount(out) == 0) {
+        long[] out = layer.outputShape(inputShape); // validates, null included
+        ShapePair shapes = new ShapePair(inputShape.clone(), out, layer.rank());
+        if (shapes.batch == 0) {
             return implementation();
         }
         enter();
         try {
-            return prepareShape(batch, Arrays.copyOfRange(inputShape, inputShape.length - layer.rank(),
-                inputShape.length));
+            return prepareShape(shapes.batch, shapes.spatialIn);
         } finally {
             state.decrementAndGet();
         }
@@ -104,7 +102,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         if (output.isReadOnly()) {
             throw new IllegalArgumentException("output tensor is read-only");
         }
-        if (!sameShape(output, shapes.out)) {
+        if (!output.hasShape(shapes.out)) {
             throw new IllegalArgumentException("output should be of size " + Arrays.toString(shapes.out)
                 + " for input of size " + Arrays.toString(shapes.in) + ", but got output of size "
                 + Arrays.toString(output.shape()));
@@ -171,7 +169,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     private ShapePair shapesFor(Tensor input) {
         checkOpen();
         ShapePair last = lastShapes;
-        if (last != null && sameShape(input, last.in)) {
+        if (last != null && input.hasShape(last.in)) {
             return last;
         }
         long[] in = input.shape();
@@ -179,18 +177,6 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         ShapePair pair = new ShapePair(in, out, layer.rank());
         lastShapes = pair;
         return pair;
-    }
-
-    private static boolean sameShape(Tensor t, long[] shape) {
-        if (t.rank() != shape.length) {
-            return false;
-        }
-        for (int i = 0; i < shape.length; i++) {
-            if (t.dim(i) != shape[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

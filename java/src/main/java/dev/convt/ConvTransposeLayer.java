@@ -97,14 +97,15 @@ public final class ConvTransposeLayer {
     // ---------------------------------------------------------------------------------------------
 
     private void validate() {
+        // groups first: callers often derive out_channels from it (weight.size(1) * groups)
+        if (groups <= 0) {
+            throw new IllegalArgumentException("groups must be a positive integer, but got groups=" + groups);
+        }
         if (inChannels <= 0) {
             throw new IllegalArgumentException("in_channels must be positive, but got in_channels=" + inChannels);
         }
         if (outChannels <= 0) {
             throw new IllegalArgumentException("out_channels must be positive, but got out_channels=" + outChannels);
-        }
-        if (groups <= 0) {
-            throw new IllegalArgumentException("groups must be a positive integer, but got groups=" + groups);
         }
         if (inChannels % groups != 0) {
             throw new IllegalArgumentException("in_channels must be divisible by groups, but got in_channels="
@@ -284,7 +285,7 @@ public final class ConvTransposeLayer {
         long[] max = new long[rank];
         long[] in = Arrays.copyOfRange(inputShape, first, inputShape.length);
         for (int i = 0; i < rank; i++) {
-            min[i] = (in[i] - 1) * stride[i] - 2L * padding[i] + (long) dilation[i] * (kernelSize[i] - 1) + 1;
+            min[i] = outputSize(i, in[i]) - outputPadding[i]; // PyTorch ignores the layer's own output padding here
             max[i] = min[i] + stride[i] - 1;
         }
         for (int i = 0; i < rank; i++) {

@@ -106,7 +106,7 @@ public final class Tensor {
     /** Whether the tensor wraps a read-only buffer (it can then be an input, never an output). */
     public boolean isReadOnly() { return data.isReadOnly(); }
 
-    /** Whether this tensor has exactly this shape. */
+    /** Whether this tensor has exactly this shape (allocation-free: forward() calls it on every call). */
     public boolean hasShape(long... other) {
         return Arrays.equals(shape, other);
     }

@@ -29,6 +29,8 @@ class ValidationTest {
         fails("in_channels must be positive, but got in_channels=0", () -> b2().inChannels(0).build());
         fails("out_channels must be positive, but got out_channels=-1", () -> b2().outChannels(-1).build());
         fails("groups must be a positive integer, but got groups=0", () -> b2().groups(0).build());
+        // named before the out_channels it often produces (the CLI derives out_channels = weight.size(1) * groups)
+        fails("groups must be a positive integer, but got groups=0", () -> b2().outChannels(0).groups(0).build());
         fails("in_channels must be divisible by groups, but got in_channels=4 groups=3", () -> b2().groups(3).build());
         fails("out_channels must be divisible by groups, but got out_channels=2 groups=4",
             () -> b2().groups(4).build());

@@ -204,9 +204,6 @@ public final class ConvtCli implements Callable<Integer> {
             if (outputPadding != null && outputSize != null) {
                 throw new IllegalArgumentException("--output-padding and --output-size are mutually exclusive");
             }
-            if (groups <= 0) {
-                throw new IllegalArgumentException("groups must be a positive integer, but got groups=" + groups);
-            }
             int[] kernel = new int[rank];
             for (int i = 0; i < rank; i++) {
                 kernel[i] = toInt("kernel_size", weightTensor.dim(2 + i));
