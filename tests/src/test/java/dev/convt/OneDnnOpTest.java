@@ -128,12 +128,22 @@ class OneDnnOpTest {
 
     @Test
     void steadyStateDirectForwardAllocatesNothing() {
+        assertNoAllocationInSteadyState(LAYER, new long[] {2, 6, 8, 8}, "");
+        // the padding_r = 0 route: submemory reorder plus the bias tail written from Java
+        assertNoAllocationInSteadyState(ConvTransposeLayer.builder(2).inChannels(3).outChannels(2).kernelSize(3)
+            .dilation(3).outputPadding(2, 1).build(), new long[] {2, 3, 6, 5}, " (+ bias tail for output_padding)");
+    }
+
+    private static void assertNoAllocationInSteadyState(ConvTransposeLayer layer, long[] inputShape,
+                                                        String implementationSuffix) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Random rnd = new Random(10);
-        try (CompiledConvTranspose op = Backends.onednn().compile(LAYER, TestSupport.random(rnd, LAYER.weightShape()),
-            TestSupport.random(rnd, 4))) {
-            Tensor x = TestSupport.direct(TestSupport.random(rnd, 2, 6, 8, 8));
+        try (CompiledConvTranspose op = Backends.onednn().compile(layer, TestSupport.random(rnd, layer.weightShape()),
+            TestSupport.random(rnd, layer.outChannels()))) {
+            Tensor x = TestSupport.direct(TestSupport.random(rnd, inputShape));
             Tensor y = Tensor.allocateDirect(op.outputShape(x));
+            String impl = op.prepare(inputShape);
+            assertTrue(impl.endsWith(implementationSuffix), impl);
             for (int i = 0; i < 20_000; i++) { // past JIT compilation
                 op.forward(x, y);
             }
@@ -144,7 +154,8 @@ class OneDnnOpTest {
             }
             long allocated = mx.getThreadAllocatedBytes(tid) - before;
             // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 160 KB here
-            assertTrue(allocated < 4096, "bytes allocated by 10,000 steady-state calls: " + allocated);
+            assertTrue(allocated < 4096, op.implementation() + ": bytes allocated by 10,000 steady-state calls: "
+                + allocated);
         }
     }
 

@@ -248,8 +248,12 @@ final class OneDnnOp extends CompiledConvTranspose {
         final long[] spatialIn;
         final long[] inDims;
         final long[] outDims;
-        /** The region oneDNN computes: outDims, or the scatter's natural extent on the padding_r = 0 route. */
-        final long[] computeDims;
+        /**
+         * Output extents lifted to three spatial dimensions (leading 1s): all of it, and the part oneDNN computes
+         * (the scatter's natural extent on the padding_r = 0 route). The rest is the tail that gets the bias.
+         */
+        private final int[] full = {1, 1, 1};
+        private final int[] computed = {1, 1, 1};
         final boolean tailFill;
         final boolean nothingToCompute;
         final String implementation;
@@ -360,7 +364,10 @@ final class OneDnnOp extends CompiledConvTranspose {
                 entryOwner.close();
                 throw e;
             }
-            this.computeDims = compute;
+            for (int i = 0; i < r; i++) {
+                full[3 - r + i] = (int) outDims[2 + i];
+                computed[3 - r + i] = (int) Math.max(0, compute[2 + i]);
+            }
             this.tailFill = tail;
             this.nothingToCompute = nothing;
             this.implementation = impl;
@@ -423,30 +430,35 @@ final class OneDnnOp extends CompiledConvTranspose {
 
         /** Writes the bias (or zero) into every output position past the computed region. */
         private void fillTail(Tensor output) {
-            int r = inDims.length - 2;
-            int lead = 3 - r;
-            int[] full = {1, 1, 1};
-            int[] comp = {1, 1, 1};
-            for (int i = 0; i < r; i++) {
-                full[lead + i] = (int) outDims[2 + i];
-                comp[lead + i] = (int) Math.max(0, computeDims[2 + i]);
-            }
             int channels = (int) outDims[1];
-            int volume = full[0] * full[1] * full[2];
+            int row = full[2];
+            int plane = full[1] * row;
             for (int n = 0; n < batch; n++) {
                 for (int c = 0; c < channels; c++) {
                     float b = biasValues == null ? 0f : biasValues[c];
-                    int base = (n * channels + c) * volume;
+                    int base = (n * channels + c) * full[0] * plane;
                     for (int o0 = 0; o0 < full[0]; o0++) {
+                        int start0 = base + o0 * plane;
+                        if (o0 >= computed[0]) {
+                            fill(output, start0, plane, b);
+                            continue;
+                        }
                         for (int o1 = 0; o1 < full[1]; o1++) {
-                            for (int o2 = 0; o2 < full[2]; o2++) {
-                                if (o0 >= comp[0] || o1 >= comp[1] || o2 >= comp[2]) {
-                                    output.set(base + (o0 * full[1] + o1) * full[2] + o2, b);
-                                }
+                            int start1 = start0 + o1 * row;
+                            if (o1 >= computed[1]) {
+                                fill(output, start1, row, b);
+                            } else {
+                                fill(output, start1 + computed[2], row - computed[2], b);
                             }
                         }
                     }
                 }
+            }
+        }
+
+        private static void fill(Tensor t, int from, int count, float value) {
+            for (int i = from; i < from + count; i++) {
+                t.set(i, value);
             }
         }
 
@@ -497,8 +509,6 @@ final class OneDnnOp extends CompiledConvTranspose {
 
         ExecContext(ShapeEntry e) {
             this.entry = e;
-            this.in = new Binding((int) Tensor.elementCount(e.inDims));
-            this.out = new Binding((int) Tensor.elementCount(e.outDims));
             engine eng = OneDnnRuntime.engine();
             try (PointerScope scope = new PointerScope()) {
                 stream = owner.keep(new stream(eng));
@@ -507,6 +517,8 @@ final class OneDnnOp extends CompiledConvTranspose {
                 dstTarget = owner.keep(new memory(e.dstTargetDesc, eng, (Pointer) null));
                 dst = e.dstReorder != null ? owner.keep(new memory(e.dstDesc, eng)) : dstTarget;
                 memory scratchpad = owner.keep(new memory(e.scratchpadDesc, eng));
+                in = new Binding(userSrc, (int) Tensor.elementCount(e.inDims));
+                out = new Binding(dstTarget, (int) Tensor.elementCount(e.outDims));
                 args = owner.keep(new IntMemoryMap());
                 args.put(dnnl.DNNL_ARG_SRC, src);
                 args.put(dnnl.DNNL_ARG_WEIGHTS, e.weights);
@@ -522,12 +534,11 @@ final class OneDnnOp extends CompiledConvTranspose {
         }
 
         void run(Tensor input, Tensor output) {
-            userSrc.set_data_handle(inputPointer(input));
+            in.bind(input, true);
             if (entry.srcReorder != null) {
                 entry.srcReorder.execute(stream, userSrc, src);
             }
-            Pointer outPtr = outputPointer(output);
-            dstTarget.set_data_handle(outPtr);
+            out.bind(output, false);
             entry.primitive.execute(stream, args);
             if (entry.dstReorder != null) {
                 entry.dstReorder.execute(stream, dst, dstTarget);
@@ -538,47 +549,49 @@ final class OneDnnOp extends CompiledConvTranspose {
             }
         }
 
-        private Pointer inputPointer(Tensor input) {
-            return in.bind(input, true);
-        }
-
-        private Pointer outputPointer(Tensor output) {
-            return out.bind(output, false);
-        }
-
         /**
-         * How one side (input or output) of an execution reaches native memory: a direct tensor in place, through
-         * a pointer kept while the caller keeps passing the same tensor; a heap tensor through a staging buffer
-         * allocated on first use and released with the context.
+         * How one side (input or output) of an execution reaches the memory object oneDNN reads or writes: a direct
+         * tensor in place, through a pointer kept while the caller keeps passing the same tensor; a heap tensor
+         * through a staging buffer allocated on first use and released with the context. The memory object is
+         * rebound ({@code set_data_handle}, a JNI call) only when the buffer behind it changes.
          */
         private final class Binding {
+            private final memory handle;
             private final int count;
             private FloatPointer staging;
             private FloatBuffer stagingView;
             private Tensor last;
             private Pointer lastPointer;
+            private Pointer bound;
 
-            Binding(int count) {
+            Binding(memory handle, int count) {
+                this.handle = handle;
                 this.count = count;
             }
 
-            Pointer bind(Tensor t, boolean copyIn) {
+            void bind(Tensor t, boolean copyIn) {
+                Pointer p;
                 if (t.isDirect()) {
                     if (t != last) {
                         lastPointer = new FloatPointer(t.buffer());
                         last = t;
                     }
-                    return lastPointer;
+                    p = lastPointer;
+                } else {
+                    if (staging == null) {
+                        staging = owner.keep(new FloatPointer(count));
+                        stagingView = staging.asBuffer();
+                    }
+                    if (copyIn) {
+                        stagingView.clear();
+                        stagingView.put(t.buffer());
+                    }
+                    p = staging;
                 }
-                if (staging == null) {
-                    staging = owner.keep(new FloatPointer(count));
-                    stagingView = staging.asBuffer();
+                if (p != bound) {
+                    handle.set_data_handle(p);
+                    bound = p;
                 }
-                if (copyIn) {
-                    stagingView.clear();
-                    stagingView.put(t.buffer());
-                }
-                return staging;
             }
 
             void copyTo(Tensor t) {
