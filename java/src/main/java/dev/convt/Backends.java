@@ -98,14 +98,14 @@ public final class Backends {
             }
             return new Selection(forced, "requested explicitly");
         }
-        Backend native1 = onednn();
+        Backend oneDnn = onednn();
         Selection s;
-        if (!native1.isAvailable()) {
-            s = new Selection(java(), "auto: oneDNN is not available (" + native1.unavailabilityCause() + ")");
+        if (!oneDnn.isAvailable()) {
+            s = new Selection(java(), "auto: oneDNN is not available (" + oneDnn.unavailabilityCause() + ")");
         } else {
-            String why = native1.unsupportedReason(layer);
+            String why = oneDnn.unsupportedReason(layer);
             s = why == null
-                ? new Selection(native1, "auto: oneDNN is available and supports the layer")
+                ? new Selection(oneDnn, "auto: oneDNN is available and supports the layer")
                 : new Selection(java(), "auto: oneDNN cannot run the layer (" + why + ")");
         }
         LOG.log(Level.DEBUG, () -> "backend for " + layer + ": " + s);

@@ -43,7 +43,7 @@ public final class OneDnn {
     /** Throws {@link UnsupportedOperationException} carrying the cause when oneDNN is unavailable. */
     public static void ensureAvailability() {
         if (!isAvailable()) {
-            throw new UnsupportedOperationException("oneDNN is not available: " + Holder.CAUSE, Holder.CAUSE);
+            throw new UnsupportedOperationException("backend 'onednn' is not available: " + Holder.CAUSE, Holder.CAUSE);
         }
     }
 

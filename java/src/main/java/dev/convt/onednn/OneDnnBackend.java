@@ -23,6 +23,7 @@ public final class OneDnnBackend implements Backend {
     @Override public boolean isAvailable() { return OneDnn.isAvailable(); }
     @Override public Throwable unavailabilityCause() { return OneDnn.unavailabilityCause(); }
     @Override public String describe() { return OneDnn.describe(); }
+    @Override public void ensureAvailability() { OneDnn.ensureAvailability(); }
 
     @Override
     public String unsupportedReason(ConvTransposeLayer layer) {
@@ -34,7 +35,7 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
-        OneDnn.ensureAvailability();
+        ensureAvailability();
         return OneDnnOp.create(layer, weight, bias);
     }
 }
