@@ -2,11 +2,11 @@ package dev.convt;
 
 /**
  * One implementation of transposed convolution. Implementations are interchangeable: every one is checked against
- * {@link JavaReferenceBackend} by the same test suite. Obtain them from {@link Backends}.
+ * {@link ReferenceBackend} by the same test suite. Obtain them from {@link Backends}.
  */
 public interface Backend {
 
-    /** Short identifier used by {@code -Dconvt.backend}, {@code CONVT_BACKEND} and the CLI: {@code java}, {@code onednn}. */
+    /** Short identifier used by {@code -Dconvt.backend}, {@code CONVT_BACKEND} and the CLI, e.g. {@code reference}, {@code onednn}. */
     String id();
 
     /** Whether this backend can run in this process (its native code loaded, for example). Computed once. */
@@ -42,5 +42,13 @@ public interface Backend {
      * @throws IllegalArgumentException when the weight or bias does not fit the layer
      * @throws UnsupportedOperationException when this backend is unavailable or cannot run the layer
      */
-    CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias);
+    default CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+        return compile(layer, weight, bias, Layout.CHANNELS_FIRST);
+    }
+
+    /**
+     * As {@link #compile(ConvTransposeLayer, Tensor, Tensor)}, for input and output tensors in {@code layout}
+     * (the weight stays {@code [inChannels, outChannels/groups, *kernelSize]}).
+     */
+    CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout);
 }

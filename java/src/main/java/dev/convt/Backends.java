@@ -10,14 +10,14 @@ import java.util.Objects;
 /**
  * The factory of interchangeable backends, and the one place that chooses between them.
  *
- * <p>The choice comes from {@code -Dconvt.backend=auto|java|onednn}, else the {@code CONVT_BACKEND} environment
+ * <p>The choice comes from {@code -Dconvt.backend=auto|reference|onednn}, else the {@code CONVT_BACKEND} environment
  * variable, else {@code auto}. {@code auto} takes oneDNN when it loaded and supports the layer, otherwise the Java
  * backend, and records why in {@link Selection#reason()}. A forced backend that cannot run throws with the cause;
  * there is never a silent fallback.
  */
 public final class Backends {
 
-    /** System property naming the backend: {@code auto}, {@code java} or {@code onednn}. */
+    /** System property naming the backend: {@code auto} or a backend id ({@link #ids()}). */
     public static final String PROPERTY = "convt.backend";
     /** Environment variable read when {@link #PROPERTY} is not set. */
     public static final String ENV = "CONVT_BACKEND";
@@ -27,9 +27,14 @@ public final class Backends {
 
     private Backends() {}
 
-    /** The pure-Java reference backend; always available. */
-    public static Backend java() {
-        return JavaReferenceBackend.INSTANCE;
+    /** The pure-Java reference backend (the oracle); always available. */
+    public static Backend reference() {
+        return ReferenceBackend.INSTANCE;
+    }
+
+    /** The backend {@code auto} falls back to when oneDNN cannot run a layer. */
+    static Backend portable() {
+        return reference();
     }
 
     /** The oneDNN backend (check {@link Backend#isAvailable()}). */
@@ -39,7 +44,12 @@ public final class Backends {
 
     /** Every backend, available or not, the reference first. */
     public static List<Backend> all() {
-        return List.of(java(), onednn());
+        return List.of(reference(), onednn());
+    }
+
+    /** The ids {@link #byId} accepts besides {@code auto}, in {@link #all()} order. */
+    public static List<String> ids() {
+        return all().stream().map(Backend::id).toList();
     }
 
     /** The backend with this id; {@link IllegalArgumentException} for an unknown one. */
@@ -50,7 +60,7 @@ public final class Backends {
                 return b;
             }
         }
-        throw new IllegalArgumentException("unknown backend '" + id + "'; expected one of auto, java, onednn");
+        throw new IllegalArgumentException("unknown backend '" + id + "'; expected one of auto, " + String.join(", ", ids()));
     }
 
     /** The configured choice: the system property, else the environment variable, else {@code auto}. */
@@ -101,12 +111,12 @@ public final class Backends {
         Backend oneDnn = onednn();
         Selection s;
         if (!oneDnn.isAvailable()) {
-            s = new Selection(java(), "auto: oneDNN is not available (" + oneDnn.unavailabilityCause() + ")");
+            s = new Selection(portable(), "auto: oneDNN is not available (" + oneDnn.unavailabilityCause() + ")");
         } else {
             String why = oneDnn.unsupportedReason(layer);
             s = why == null
                 ? new Selection(oneDnn, "auto: oneDNN is available and supports the layer")
-                : new Selection(java(), "auto: oneDNN cannot run the layer (" + why + ")");
+                : new Selection(portable(), "auto: oneDNN cannot run the layer (" + why + ")");
         }
         LOG.log(Level.DEBUG, () -> "backend for " + layer + ": " + s);
         return s;

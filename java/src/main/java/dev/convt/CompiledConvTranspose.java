@@ -17,14 +17,16 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
 
     private final ConvTransposeLayer layer;
     private final String backendId;
+    private final Layout layout;
     /** {@link #CLOSED} bit plus the number of executions in flight; lets close() wait for them without locks. */
     private final AtomicLong state = new AtomicLong();
     /** Last input shape seen and its output shape, so steady-state calls skip re-validation without allocating. */
     private volatile ShapePair lastShapes;
 
-    protected CompiledConvTranspose(ConvTransposeLayer layer, String backendId) {
+    protected CompiledConvTranspose(ConvTransposeLayer layer, String backendId, Layout layout) {
         this.layer = Objects.requireNonNull(layer, "layer");
         this.backendId = backendId;
+        this.layout = Objects.requireNonNull(layout, "layout");
     }
 
     /** Checks weight and bias tensors against a layer; backends call this before copying them. */
@@ -40,6 +42,9 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     /** The backend that runs this op. */
     public final String backendId() { return backendId; }
 
+    /** The layout of this op's input and output tensors. */
+    public final Layout layout() { return layout; }
+
     /**
      * The implementation inside the backend that ran (or was prepared) most recently, e.g. {@code brg_deconv:avx2}
      * for oneDNN, whose choice can depend on the input shape.
@@ -52,8 +57,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      */
     public final String prepare(long... inputShape) {
         checkOpen();
-        long[] out = layer.outputShape(inputShape); // validates, null included
-        ShapePair shapes = new ShapePair(inputShape.clone(), out, layer.rank());
+        ShapePair shapes = shapesFor(Objects.requireNonNull(inputShape, "inputShape").clone());
         if (shapes.batch == 0) {
             return implementation();
         }
@@ -70,9 +74,14 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         return implementation();
     }
 
-    /** Output shape for {@code input}, after validating it. */
+    /** Output shape for {@code input} (both in this op's {@link #layout()}), after validating it. */
     public final long[] outputShape(Tensor input) {
         return shapesFor(Objects.requireNonNull(input, "input")).out.clone();
+    }
+
+    /** Output shape for an input of {@code inputShape} (both in this op's {@link #layout()}), after validating it. */
+    public final long[] outputShape(long... inputShape) {
+        return shapesFor(Objects.requireNonNull(inputShape, "inputShape").clone()).out.clone();
     }
 
     /**
@@ -120,7 +129,8 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
 
     /**
      * Runs the backend on validated tensors. {@code input} is {@code [batch, inChannels, *spatialIn]} or its
-     * unbatched form (same element order), {@code output} the matching output.
+     * unbatched form (same element order) in this op's {@link #layout()} ({@code [batch, *spatialIn, inChannels]}
+     * for channels-last), {@code output} the matching output.
      */
     protected abstract void execute(Tensor input, Tensor output, int batch, long[] spatialIn);
 
@@ -172,16 +182,23 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         if (last != null && input.hasShape(last.in)) {
             return last;
         }
-        long[] in = input.shape();
-        long[] out = layer.outputShape(in);
-        ShapePair pair = new ShapePair(in, out, layer.rank());
+        return shapesFor(input.shape());
+    }
+
+    /** Validates {@code in} (this op's layout; not retained by the caller) and derives the output shape. */
+    private ShapePair shapesFor(long[] in) {
+        checkOpen();
+        int rank = layer.rank();
+        long[] out = layout.fromChannelsFirst(layer.outputShape(layout.toChannelsFirst(in, rank)), rank);
+        ShapePair pair = new ShapePair(layout.toChannelsFirst(in, rank), in, out, rank);
         lastShapes = pair;
         return pair;
     }
 
     @Override
     public String toString() {
-        return layer + " on " + backendId + (isClosed() ? " (closed)" : "");
+        return layer + " on " + backendId + (layout == Layout.CHANNELS_LAST ? " (channels-last)" : "")
+            + (isClosed() ? " (closed)" : "");
     }
 
     private static final class ShapePair {
@@ -190,12 +207,12 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         final int batch;
         final long[] spatialIn;
 
-        ShapePair(long[] in, long[] out, int rank) {
+        ShapePair(long[] channelsFirstIn, long[] in, long[] out, int rank) {
             this.in = in;
             this.out = out;
             boolean batched = in.length == rank + 2;
             this.batch = batched ? (int) in[0] : 1;
-            this.spatialIn = Arrays.copyOfRange(in, in.length - rank, in.length);
+            this.spatialIn = Arrays.copyOfRange(channelsFirstIn, channelsFirstIn.length - rank, channelsFirstIn.length);
         }
     }
 }

@@ -3,7 +3,7 @@ package dev.convt;
 import java.util.Arrays;
 
 /**
- * How far a float32 backend may stray from the {@link JavaReferenceBackend reference} (which accumulates in double).
+ * How far a float32 backend may stray from the {@link ReferenceBackend reference} (which accumulates in double).
  *
  * <p>Each output element is a sum of {@code L} products, {@code L = inChannels/groups * prod(kernelSize)} (the
  * {@link ConvTransposeLayer#reductionLength() reduction length}); float32 summation error grows at worst linearly in

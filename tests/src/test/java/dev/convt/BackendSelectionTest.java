@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Backend choice: forced java, forced onednn, auto, the system property, and unknown names. */
+/** Backend choice: forced reference, forced onednn, auto, the system property, and unknown names. */
 class BackendSelectionTest {
 
     static final ConvTransposeLayer LAYER = ConvTransposeLayer.builder(2).inChannels(4).outChannels(4).kernelSize(3)
@@ -20,9 +20,9 @@ class BackendSelectionTest {
     }
 
     @Test
-    void forcedJava() {
-        Backends.Selection s = Backends.select("java", LAYER);
-        assertSame(Backends.java(), s.backend());
+    void forcedReference() {
+        Backends.Selection s = Backends.select("reference", LAYER);
+        assertSame(Backends.reference(), s.backend());
         assertEquals("requested explicitly", s.reason());
     }
 
@@ -51,18 +51,18 @@ class BackendSelectionTest {
             assertSame(Backends.onednn(), s.backend());
             assertEquals("auto: oneDNN is available and supports the layer", s.reason());
         } else {
-            assertSame(Backends.java(), s.backend());
+            assertSame(Backends.reference(), s.backend());
             assertTrue(s.reason().startsWith("auto: oneDNN is not available ("), s.reason());
         }
     }
 
     @Test
     void systemPropertyDecides() {
-        System.setProperty(Backends.PROPERTY, "java");
-        assertEquals("java", Backends.configured());
-        assertSame(Backends.java(), Backends.select(LAYER).backend());
+        System.setProperty(Backends.PROPERTY, "reference");
+        assertEquals("reference", Backends.configured());
+        assertSame(Backends.reference(), Backends.select(LAYER).backend());
         try (CompiledConvTranspose op = Backends.compile(LAYER, Tensor.zeros(LAYER.weightShape()), Tensor.zeros(4))) {
-            assertEquals("java", op.backendId());
+            assertEquals("reference", op.backendId());
         }
         System.setProperty(Backends.PROPERTY, "ONEDNN");
         assertEquals("onednn", Backends.configured());
@@ -72,6 +72,6 @@ class BackendSelectionTest {
     void unknownBackend() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> Backends.select("cuda", LAYER));
-        assertEquals("unknown backend 'cuda'; expected one of auto, java, onednn", e.getMessage());
+        assertEquals("unknown backend 'cuda'; expected one of auto, " + String.join(", ", Backends.ids()), e.getMessage());
     }
 }

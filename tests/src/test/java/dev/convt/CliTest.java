@@ -59,7 +59,7 @@ class CliTest {
     @Test
     void runOnEachBackend() throws IOException {
         seedFiles();
-        for (String backend : new String[] {"java", "onednn", "auto"}) {
+        for (String backend : new String[] {"reference", "onednn", "auto"}) {
             if (backend.equals("onednn") && !Backends.onednn().isAvailable()) {
                 continue;
             }
@@ -80,13 +80,13 @@ class CliTest {
         Path y = dir.resolve("y.npy");
         // stride 2, padding 1: (7-1)*2 - 2 + 2 + 1 = 13; output size 14 needs output_padding 1
         Result r = cli("run", "--input", dir.resolve("x.npy").toString(), "--weight", dir.resolve("w.npy").toString(),
-            "--stride", "2", "--padding", "1", "--output-size", "14", "--backend", "java", "--output", y.toString());
+            "--stride", "2", "--padding", "1", "--output-size", "14", "--backend", "reference", "--output", y.toString());
         assertEquals(0, r.code(), r.err());
         Tensor out = Npy.read(y);
         assertArrayEquals(new long[] {1, 1, 14}, out.shape());
         ConvTransposeLayer l = ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).kernelSize(3).stride(2)
             .padding(1).outputPadding(1).bias(false).build();
-        try (CompiledConvTranspose op = Backends.java().compile(l, Tensor.of(new float[] {1, 2, 3}, 1, 1, 3), null)) {
+        try (CompiledConvTranspose op = Backends.reference().compile(l, Tensor.of(new float[] {1, 2, 3}, 1, 1, 3), null)) {
             assertArrayEquals(op.forward(Tensor.of(GoldenTest.X, 1, 1, 7)).toArray(), out.toArray());
         }
     }

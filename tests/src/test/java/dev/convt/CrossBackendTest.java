@@ -40,7 +40,8 @@ class CrossBackendTest {
         int stridedNegativePadEnd = 0;
         for (int c = 0; c < CASES; c++) {
             RandomLayers.Case cs = gen.next();
-            checkCase(backends, cs.layer(), cs.inputShape(), rnd, c % 2 == 0);
+            checkCase(backends, cs.layer(), cs.inputShape(), rnd, c % 2 == 0,
+                c % 3 == 0 ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST);
             seen[cs.layer().rank()]++;
             if (cs.layer().groups() > 1 && cs.layer().groups() == cs.layer().inChannels()) {
                 depthwise++;
@@ -100,20 +101,44 @@ class CrossBackendTest {
             .padding(1).build(), new long[] {8, 512, 4, 4}, new Random(8), true);
     }
 
+    /** Every shape of the benchmark list, at batch 1, on every backend in both layouts. */
+    @Test
+    void benchmarkShapesAtBatchOne() {
+        List<Backend> backends = available();
+        Random rnd = new Random(6);
+        for (ShapeList.Shape s : ShapeList.builtIn().all()) {
+            long[] in = s.withBatch(1).inputShape();
+            checkCase(backends, s.layer(), in, rnd, true, Layout.CHANNELS_FIRST);
+            checkCase(backends, s.layer(), in, rnd, false, Layout.CHANNELS_LAST);
+        }
+    }
+
     static void checkCase(List<Backend> backends, ConvTransposeLayer layer, long[] inputShape, Random rnd,
                           boolean direct) {
+        checkCase(backends, layer, inputShape, rnd, direct, Layout.CHANNELS_FIRST);
+    }
+
+    /**
+     * The reference (channels-first) against every backend compiled for {@code layout}, fed the same values in
+     * that layout.
+     */
+    static void checkCase(List<Backend> backends, ConvTransposeLayer layer, long[] inputShape, Random rnd,
+                          boolean direct, Layout layout) {
         Tensor x = TestSupport.random(rnd, inputShape);
         Tensor w = TestSupport.random(rnd, layer.weightShape());
         Tensor b = layer.bias() ? TestSupport.random(rnd, layer.outChannels()) : null;
         Tensor ref;
-        try (CompiledConvTranspose op = Backends.java().compile(layer, w, b)) {
+        try (CompiledConvTranspose op = Backends.reference().compile(layer, w, b)) {
             ref = op.forward(x);
         }
+        int rank = layer.rank();
+        Tensor xIn = Layout.CHANNELS_FIRST.convert(x, layout, rank);
         for (Backend backend : backends) {
-            try (CompiledConvTranspose op = backend.compile(layer, w, b)) {
-                Tensor got = op.forward(direct ? TestSupport.direct(x) : x);
-                TestSupport.assertClose(layer, ref, got, backend.id() + " (" + op.implementation() + ") on input "
-                    + java.util.Arrays.toString(inputShape));
+            try (CompiledConvTranspose op = backend.compile(layer, w, b, layout)) {
+                Tensor got = layout.convert(op.forward(direct ? TestSupport.direct(xIn) : xIn), Layout.CHANNELS_FIRST,
+                    rank);
+                TestSupport.assertClose(layer, ref, got, backend.id() + " (" + op.implementation() + ", " + layout
+                    + ") on input " + java.util.Arrays.toString(inputShape));
             }
         }
     }

@@ -88,14 +88,14 @@ class ValidationTest {
         ConvTransposeLayer l = b2().build();
         fails("weight should be of size [4, 2, 3, 3] ([in_channels, out_channels/groups, *kernel_size] for "
                 + "in_channels=4, out_channels=2, groups=1, kernel_size=[3, 3]), but got weight of size [2, 4, 3, 3]",
-            () -> Backends.java().compile(l, Tensor.zeros(2, 4, 3, 3), Tensor.zeros(2)));
+            () -> Backends.reference().compile(l, Tensor.zeros(2, 4, 3, 3), Tensor.zeros(2)));
         fails("Given weight of size [4, 2, 3, 3], expected bias to be 1-dimensional with 2 elements, but got bias "
-            + "of size [3] instead", () -> Backends.java().compile(l, Tensor.zeros(4, 2, 3, 3), Tensor.zeros(3)));
+            + "of size [3] instead", () -> Backends.reference().compile(l, Tensor.zeros(4, 2, 3, 3), Tensor.zeros(3)));
         fails("the layer was built with bias=true, so a bias of size [2] is required, but none was given",
-            () -> Backends.java().compile(l, Tensor.zeros(4, 2, 3, 3), null));
+            () -> Backends.reference().compile(l, Tensor.zeros(4, 2, 3, 3), null));
         ConvTransposeLayer nb = b2().bias(false).build();
         fails("the layer was built with bias=false, but a bias of size [2] was given",
-            () -> Backends.java().compile(nb, Tensor.zeros(4, 2, 3, 3), Tensor.zeros(2)));
+            () -> Backends.reference().compile(nb, Tensor.zeros(4, 2, 3, 3), Tensor.zeros(2)));
     }
 
     @Test

@@ -38,7 +38,7 @@ public class ConvTransposeBench {
     @Param({"dcgan_512x256_4x4_k4s2p1", "unet_64x32_32x32_k2s2", "vocoder1d_256x128_L64_k16s8p4"})
     public String shape;
 
-    @Param({"java", "onednn"})
+    @Param({"reference", "onednn"})
     public String backend;
 
     private CompiledConvTranspose op;

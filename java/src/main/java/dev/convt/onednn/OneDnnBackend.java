@@ -3,6 +3,7 @@ package dev.convt.onednn;
 import dev.convt.Backend;
 import dev.convt.CompiledConvTranspose;
 import dev.convt.ConvTransposeLayer;
+import dev.convt.Layout;
 import dev.convt.Tensor;
 
 /**
@@ -34,8 +35,8 @@ public final class OneDnnBackend implements Backend {
     }
 
     @Override
-    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
         ensureAvailability();
-        return OneDnnOp.create(layer, weight, bias);
+        return OneDnnOp.create(layer, weight, bias, layout);
     }
 }

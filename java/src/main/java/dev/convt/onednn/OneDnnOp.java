@@ -2,6 +2,7 @@ package dev.convt.onednn;
 
 import dev.convt.CompiledConvTranspose;
 import dev.convt.ConvTransposeLayer;
+import dev.convt.Layout;
 import dev.convt.Tensor;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.deconvolution_forward;
@@ -48,6 +49,9 @@ final class OneDnnOp extends CompiledConvTranspose {
     private static final memory.format_tag[] PLAIN = {
         null, memory.format_tag.abc, memory.format_tag.abcd, memory.format_tag.abcde
     };
+    private static final memory.format_tag[] CHANNELS_LAST = {
+        null, memory.format_tag.acb, memory.format_tag.acdb, memory.format_tag.acdeb
+    };
 
     private final engine engine = OneDnnRuntime.engine();
     private final Owner owner = new Owner();
@@ -63,8 +67,8 @@ final class OneDnnOp extends CompiledConvTranspose {
     private volatile ShapeEntry[] cache = new ShapeEntry[0];
     private volatile String implementation = "not built yet (no input shape seen; see prepare())";
 
-    private OneDnnOp(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
-        super(layer, OneDnnBackend.ID);
+    private OneDnnOp(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
+        super(layer, OneDnnBackend.ID, layout);
         try (PointerScope scope = new PointerScope()) {
             FloatPointer weightData = owner.keep(new FloatPointer(weight.elementCount()));
             weightData.put(weight.toArray());
@@ -88,9 +92,9 @@ final class OneDnnOp extends CompiledConvTranspose {
         }
     }
 
-    static OneDnnOp create(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+    static OneDnnOp create(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
         checkParameters(layer, weight, bias);
-        return new OneDnnOp(layer, weight, bias);
+        return new OneDnnOp(layer, weight, bias, layout);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -340,8 +344,9 @@ final class OneDnnOp extends CompiledConvTranspose {
                     srcDesc = entryOwner.keep(pd.src_desc());
                     dstDesc = entryOwner.keep(pd.dst_desc());
                     scratchpadDesc = entryOwner.keep(pd.scratchpad_desc());
-                    userSrcDesc = entryOwner.keep(new memory.desc(inDims, memory.data_type.f32, PLAIN[r]));
-                    userDstDesc = entryOwner.keep(new memory.desc(outDims, memory.data_type.f32, PLAIN[r]));
+                    memory.format_tag userTag = layout() == Layout.CHANNELS_LAST ? CHANNELS_LAST[r] : PLAIN[r];
+                    userSrcDesc = entryOwner.keep(new memory.desc(inDims, memory.data_type.f32, userTag));
+                    userDstDesc = entryOwner.keep(new memory.desc(outDims, memory.data_type.f32, userTag));
                     if (srcDesc.notEquals(userSrcDesc)) {
                         srcReorder = entryOwner.keep(new reorder(
                             new reorder.primitive_desc(engine, userSrcDesc, engine, srcDesc)));
@@ -428,30 +433,48 @@ final class OneDnnOp extends CompiledConvTranspose {
             }
         }
 
-        /** Writes the bias (or zero) into every output position past the computed region. */
+        /**
+         * Writes the bias (or zero) into every output position past the computed region. Positions are visited as
+         * runs: a whole plane or row past the computed extent, or the end of a row, so only the tail is touched.
+         * A run is {@code count} consecutive positions; in channels-last order each position holds all channels.
+         */
         private void fillTail(Tensor output) {
             int channels = (int) outDims[1];
+            boolean channelsLast = layout() == Layout.CHANNELS_LAST;
             int row = full[2];
             int plane = full[1] * row;
+            int volume = full[0] * plane;
             for (int n = 0; n < batch; n++) {
-                for (int c = 0; c < channels; c++) {
-                    float b = biasValues == null ? 0f : biasValues[c];
-                    int base = (n * channels + c) * full[0] * plane;
+                for (int c = 0; c < (channelsLast ? 1 : channels); c++) {
+                    int base = channelsLast ? n * volume : (n * channels + c) * volume;
                     for (int o0 = 0; o0 < full[0]; o0++) {
                         int start0 = base + o0 * plane;
                         if (o0 >= computed[0]) {
-                            fill(output, start0, plane, b);
+                            fillRun(output, start0, plane, c, channels, channelsLast);
                             continue;
                         }
                         for (int o1 = 0; o1 < full[1]; o1++) {
                             int start1 = start0 + o1 * row;
                             if (o1 >= computed[1]) {
-                                fill(output, start1, row, b);
+                                fillRun(output, start1, row, c, channels, channelsLast);
                             } else {
-                                fill(output, start1 + computed[2], row - computed[2], b);
+                                fillRun(output, start1 + computed[2], row - computed[2], c, channels, channelsLast);
                             }
                         }
                     }
+                }
+            }
+        }
+
+        /** Positions {@code [from, from + count)}: one channel's values, or every channel of each channels-last position. */
+        private void fillRun(Tensor output, int from, int count, int channel, int channels, boolean channelsLast) {
+            if (!channelsLast) {
+                fill(output, from, count, biasValues == null ? 0f : biasValues[channel]);
+                return;
+            }
+            for (int pos = from; pos < from + count; pos++) {
+                for (int c = 0; c < channels; c++) {
+                    output.set(pos * channels + c, biasValues == null ? 0f : biasValues[c]);
                 }
             }
         }

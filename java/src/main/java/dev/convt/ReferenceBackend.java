@@ -10,14 +10,15 @@ package dev.convt;
  *
  * <p>This backend is written to be read, not to be fast; every other backend is checked against it. Ranks 1 and 2
  * run as rank 3 with leading spatial dimensions of size 1 (kernel 1, stride 1, no padding), which changes nothing.
+ * A channels-last op differs only in where it reads each input element and writes each output element.
  */
-public final class JavaReferenceBackend implements Backend {
+public final class ReferenceBackend implements Backend {
 
-    public static final String ID = "java";
+    public static final String ID = "reference";
 
-    static final JavaReferenceBackend INSTANCE = new JavaReferenceBackend();
+    static final ReferenceBackend INSTANCE = new ReferenceBackend();
 
-    private JavaReferenceBackend() {}
+    private ReferenceBackend() {}
 
     @Override public String id() { return ID; }
     @Override public boolean isAvailable() { return true; }
@@ -26,9 +27,9 @@ public final class JavaReferenceBackend implements Backend {
     @Override public String describe() { return "pure Java, the scatter definition accumulated in double"; }
 
     @Override
-    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
+    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
         CompiledConvTranspose.checkParameters(layer, weight, bias);
-        return new Compiled(layer, weight.toArray(), bias == null ? null : bias.toArray());
+        return new Compiled(layer, weight.toArray(), bias == null ? null : bias.toArray(), layout);
     }
 
     private static final class Compiled extends CompiledConvTranspose {
@@ -40,8 +41,8 @@ public final class JavaReferenceBackend implements Backend {
         private final int[] padBegin = new int[3];
         private final int[] dilation = new int[3];
 
-        Compiled(ConvTransposeLayer layer, float[] weight, float[] bias) {
-            super(layer, ID);
+        Compiled(ConvTransposeLayer layer, float[] weight, float[] bias, Layout layout) {
+            super(layer, ID, layout);
             this.weight = weight;
             this.bias = bias;
             int lead = 3 - layer.rank();
@@ -75,8 +76,10 @@ public final class JavaReferenceBackend implements Backend {
             int groups = layer.groups();
             int cinPerGroup = cin / groups;
             int coutPerGroup = cout / groups;
+            int inVolume = in[0] * in[1] * in[2];
             int outVolume = out[0] * out[1] * out[2];
             int kVolume = kernel[0] * kernel[1] * kernel[2];
+            boolean channelsLast = layout() == Layout.CHANNELS_LAST;
 
             double[] acc = new double[batch * cout * outVolume];
             for (int n = 0; n < batch; n++) {
@@ -85,7 +88,9 @@ public final class JavaReferenceBackend implements Backend {
                     for (int x0 = 0; x0 < in[0]; x0++) {
                         for (int x1 = 0; x1 < in[1]; x1++) {
                             for (int x2 = 0; x2 < in[2]; x2++) {
-                                double v = input.get(((n * cin + ci) * in[0] + x0) * in[1] * in[2] + x1 * in[2] + x2);
+                                int x = (x0 * in[1] + x1) * in[2] + x2;
+                                double v = input.get(channelsLast ? (n * inVolume + x) * cin + ci
+                                    : (n * cin + ci) * inVolume + x);
                                 for (int coLocal = 0; coLocal < coutPerGroup; coLocal++) {
                                     int co = g * coutPerGroup + coLocal;
                                     for (int t0 = 0; t0 < kernel[0]; t0++) {
@@ -121,7 +126,8 @@ public final class JavaReferenceBackend implements Backend {
                     double b = bias == null ? 0.0 : bias[co];
                     int base = (n * cout + co) * outVolume;
                     for (int i = 0; i < outVolume; i++) {
-                        output.set(base + i, (float) (acc[base + i] + b));
+                        int o = channelsLast ? (n * outVolume + i) * cout + co : base + i;
+                        output.set(o, (float) (acc[base + i] + b));
                     }
                 }
             }
