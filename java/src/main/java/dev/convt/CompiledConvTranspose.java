@@ -2,6 +2,7 @@ package dev.convt;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -20,6 +21,8 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     private final Layout layout;
     /** {@link #CLOSED} bit plus the number of executions in flight; lets close() wait for them without locks. */
     private final AtomicLong state = new AtomicLong();
+    /** Opened once {@link #release()} has finished, for concurrent second callers of {@link #close()}. */
+    private final CountDownLatch released = new CountDownLatch(1);
     /** Last input shape seen and its output shape, so steady-state calls skip re-validation without allocating. */
     private volatile ShapePair lastShapes;
 
@@ -164,16 +167,40 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for executions in flight, releases the backend's resources, and makes every later call throw
+     * {@link IllegalStateException}. Idempotent; a concurrent second call returns only once the resources are released.
+     */
     @Override
     public final void close() {
         long before = state.getAndUpdate(s -> s | CLOSED);
         if ((before & CLOSED) != 0) {
+            awaitReleased();
             return;
         }
-        while ((state.get() & ~CLOSED) != 0) {
-            Thread.yield(); // executions in flight finish in microseconds to milliseconds
+        try {
+            while ((state.get() & ~CLOSED) != 0) {
+                Thread.yield(); // executions in flight finish in microseconds to milliseconds
+            }
+            release();
+        } finally {
+            released.countDown();
         }
-        release();
+    }
+
+    private void awaitReleased() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                released.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // close() must not return before the release; keep the interrupt for later
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private ShapePair shapesFor(Tensor input) {

@@ -150,6 +150,21 @@ public final class Tensor {
         data.duplicate().get(dst);
     }
 
+    /**
+     * Copies every element into {@code dst}, from its index 0, without moving either position or allocating: the
+     * one copy the heap path makes on the way into a native buffer. {@code dst} must have room for them.
+     */
+    public void copyTo(FloatBuffer dst) {
+        Objects.requireNonNull(dst, "dst");
+        dst.put(0, data, 0, data.capacity());
+    }
+
+    /** Copies {@link #elementCount()} elements from {@code src}, from its index 0, without allocating. */
+    public void copyFrom(FloatBuffer src) {
+        Objects.requireNonNull(src, "src");
+        data.put(0, src, 0, data.capacity());
+    }
+
     /** A new array holding a copy of the elements. */
     public float[] toArray() {
         float[] out = new float[elementCount()];

@@ -1,5 +1,6 @@
 package dev.convt;
 
+import dev.convt.onednn.OneDnnBackend;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -126,36 +127,56 @@ class OneDnnOpTest {
             () -> op.forward(Tensor.zeros(1, 6, 3, 3), Tensor.zeros(op.layer().outputShape(1, 6, 3, 3))));
     }
 
+    /** Every route, forced, and auto's choice: direct tensors and caller arrays, 10,000 calls after warm-up. */
     @Test
-    void steadyStateDirectForwardAllocatesNothing() {
-        assertNoAllocationInSteadyState(LAYER, new long[] {2, 6, 8, 8}, "");
-        // the padding_r = 0 route: submemory reorder plus the bias tail written from Java
-        assertNoAllocationInSteadyState(ConvTransposeLayer.builder(2).inChannels(3).outChannels(2).kernelSize(3)
-            .dilation(3).outputPadding(2, 1).build(), new long[] {2, 3, 6, 5}, " (+ bias tail for output_padding)");
+    void steadyStateForwardAllocatesNothingOnEveryRoute() {
+        ConvTransposeLayer oneByOne = ConvTransposeLayer.builder(2).inChannels(6).outChannels(4).kernelSize(4).build();
+        ConvTransposeLayer blocks = ConvTransposeLayer.builder(2).inChannels(6).outChannels(4).kernelSize(2).stride(2)
+            .build();
+        ConvTransposeLayer tail = ConvTransposeLayer.builder(2).inChannels(3).outChannels(2).kernelSize(3)
+            .dilation(3).outputPadding(2, 1).build();
+        for (boolean direct : new boolean[] {true, false}) {
+            for (String route : List.of("deconv-any", "deconv-plain", "matmul-col2im", "auto")) {
+                assertNoAllocationInSteadyState(LAYER, new long[] {2, 6, 8, 8}, route, direct);
+            }
+            assertNoAllocationInSteadyState(oneByOne, new long[] {2, 6, 1, 1}, "matmul-1x1", direct);
+            assertNoAllocationInSteadyState(blocks, new long[] {2, 6, 5, 5}, "matmul-shuffle", direct);
+            // a sub-region computed by oneDNN, the bias written around it from Java
+            String impl = assertNoAllocationInSteadyState(tail, new long[] {2, 3, 6, 5}, "deconv-any", direct);
+            assertTrue(impl.endsWith("(+ bias outside the computed region)"), impl);
+        }
     }
 
-    private static void assertNoAllocationInSteadyState(ConvTransposeLayer layer, long[] inputShape,
-                                                        String implementationSuffix) {
+    private static String assertNoAllocationInSteadyState(ConvTransposeLayer layer, long[] inputShape, String route,
+                                                          boolean direct) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Random rnd = new Random(10);
-        try (CompiledConvTranspose op = Backends.onednn().compile(layer, TestSupport.random(rnd, layer.weightShape()),
-            TestSupport.random(rnd, layer.outChannels()))) {
-            Tensor x = TestSupport.direct(TestSupport.random(rnd, inputShape));
-            Tensor y = Tensor.allocateDirect(op.outputShape(x));
+        try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(layer,
+            TestSupport.random(rnd, layer.weightShape()), TestSupport.random(rnd, layer.outChannels()),
+            Layout.CHANNELS_FIRST, route)) {
+            Tensor x = TestSupport.random(rnd, inputShape);
+            Tensor y = Tensor.wrap(new float[(int) Tensor.elementCount(op.outputShape(x))], op.outputShape(x));
+            if (direct) {
+                x = TestSupport.direct(x);
+                y = Tensor.allocateDirect(op.outputShape(x));
+            }
             String impl = op.prepare(inputShape);
-            assertTrue(impl.endsWith(implementationSuffix), impl);
-            for (int i = 0; i < 20_000; i++) { // past JIT compilation
+            if (!route.equals("auto")) {
+                assertTrue(impl.startsWith(route + ": "), impl);
+            }
+            for (int i = 0; i < 5_000; i++) { // past JIT compilation
                 op.forward(x, y);
             }
             long tid = Thread.currentThread().getId();
             long before = mx.getThreadAllocatedBytes(tid);
-            for (int i = 0; i < 10_000; i++) {
+            for (int i = 0; i < 2_000; i++) {
                 op.forward(x, y);
             }
             long allocated = mx.getThreadAllocatedBytes(tid) - before;
-            // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 160 KB here
-            assertTrue(allocated < 4096, op.implementation() + ": bytes allocated by 10,000 steady-state calls: "
-                + allocated);
+            // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 32 KB here
+            assertTrue(allocated < 4096, op.implementation() + (direct ? " (direct)" : " (caller arrays)")
+                + ": bytes allocated by 2,000 steady-state calls: " + allocated);
+            return impl;
         }
     }
 

@@ -6,6 +6,8 @@ import dev.convt.ConvTransposeLayer;
 import dev.convt.Layout;
 import dev.convt.Tensor;
 
+import java.util.List;
+
 /**
  * Transposed convolution on oneDNN's CPU deconvolution primitives, through the JavaCPP Presets for oneDNN.
  *
@@ -16,6 +18,8 @@ import dev.convt.Tensor;
 public final class OneDnnBackend implements Backend {
 
     public static final String ID = "onednn";
+    /** System property with the default route policy for ops compiled without one: {@code auto}, {@code rule} or a route id. */
+    public static final String ROUTE_PROPERTY = "convt.onednn.route";
     public static final OneDnnBackend INSTANCE = new OneDnnBackend();
 
     private OneDnnBackend() {}
@@ -36,7 +40,23 @@ public final class OneDnnBackend implements Backend {
 
     @Override
     public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
+        return compile(layer, weight, bias, layout, System.getProperty(ROUTE_PROPERTY, "auto"));
+    }
+
+    /**
+     * Compiles with an explicit route policy: {@code auto} (time the applicable routes once per input shape and keep
+     * the fastest), {@code rule} (no timing: the first applicable of matmul-1x1, matmul-shuffle, deconv-any) or one
+     * of {@link #routeIds()}, which makes an input shape the route cannot run fail with
+     * {@link UnsupportedOperationException}.
+     */
+    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout,
+                                         String route) {
         ensureAvailability();
-        return OneDnnOp.create(layer, weight, bias, layout);
+        return OneDnnOp.create(layer, weight, bias, layout, route);
+    }
+
+    /** The routes, in the order {@code auto} considers them. */
+    public static List<String> routeIds() {
+        return Routes.ids();
     }
 }

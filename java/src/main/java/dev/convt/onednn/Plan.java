@@ -1,0 +1,111 @@
+package dev.convt.onednn;
+
+import dev.convt.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one route built for one input shape: primitives and constant data shared by every execution (kept by
+ * {@link #owner}), and a pool of per-thread {@link Exec}s (stream, memory objects, scratch), so that several threads
+ * can run the same plan at once. The pool keeps at most {@link #MAX_IDLE} idle executions; a burst of concurrent
+ * callers beyond that releases the extra ones when they finish.
+ */
+abstract class Plan implements AutoCloseable {
+
+    /** Idle executions kept per plan: enough for as many concurrent callers as there are cores. */
+    static final int MAX_IDLE = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+    final Owner owner = new Owner();
+    final Geometry geometry;
+    private final ArrayDeque<Exec> idle = new ArrayDeque<>();
+    private final List<Exec> live = new ArrayList<>();
+    private boolean closed;
+
+    Plan(Geometry geometry) {
+        this.geometry = geometry;
+    }
+
+    /** The route and oneDNN's implementation, e.g. {@code deconv-any: brg_deconv:avx2 (+ src/dst reorders)}. */
+    abstract String implementation();
+
+    /** A new per-thread execution context. */
+    abstract Exec newExec();
+
+    /** Runs on validated tensors (the op checked shapes, layout and overlap). */
+    final void run(Tensor input, Tensor output) {
+        Exec e = borrow();
+        boolean ok = false;
+        try {
+            e.run(input, output);
+            ok = true;
+        } finally {
+            giveBack(e, ok);
+        }
+    }
+
+    private Exec borrow() {
+        synchronized (idle) {
+            if (closed) {
+                throw new IllegalStateException("plan for " + geometry + " is closed");
+            }
+            Exec e = idle.pollFirst();
+            if (e != null) {
+                return e;
+            }
+        }
+        Exec e = newExec();
+        synchronized (idle) {
+            if (closed) {
+                e.close();
+                throw new IllegalStateException("plan for " + geometry + " is closed");
+            }
+            live.add(e);
+        }
+        return e;
+    }
+
+    private void giveBack(Exec e, boolean reusable) {
+        synchronized (idle) {
+            if (!closed && reusable && idle.size() < MAX_IDLE) {
+                idle.addFirst(e);
+                return;
+            }
+            live.remove(e);
+        }
+        e.close();
+    }
+
+    /** Executions alive (idle or running); for tests of the pool's cap. */
+    int liveExecutions() {
+        synchronized (idle) {
+            return live.size();
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (idle) {
+            closed = true;
+            for (Exec e : live) {
+                e.close();
+            }
+            live.clear();
+            idle.clear();
+        }
+        owner.close();
+    }
+
+    /** One thread's execution state; closed with the plan, or when the pool has enough idle ones. */
+    abstract static class Exec implements AutoCloseable {
+        final Owner owner = new Owner();
+
+        abstract void run(Tensor input, Tensor output);
+
+        @Override
+        public void close() {
+            owner.close();
+        }
+    }
+}

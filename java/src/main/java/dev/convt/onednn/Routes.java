@@ -1,0 +1,191 @@
+package dev.convt.onednn;
+
+import dev.convt.Tensor;
+import org.bytedeco.javacpp.FloatPointer;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The one place that picks a route for (layer, layout, input shape). The table is data: the routes in order of
+ * preference, each saying itself whether it applies.
+ *
+ * <ul>
+ *   <li>{@code auto} (the default): every applicable route is built and timed once, on scratch buffers, when the
+ *       shape is first prepared, and the fastest is kept (PyTorch's cudnn benchmark mode); the choice is never paid
+ *       twice for a shape, and {@code implementation()} reports the timings.</li>
+ *   <li>{@code rule}: no timing; the first applicable route of {@link #RULE_ORDER}.</li>
+ *   <li>a route id: that route, or {@link UnsupportedOperationException} saying why it cannot run the shape.</li>
+ * </ul>
+ */
+final class Routes {
+
+    static final String AUTO = "auto";
+    static final String RULE = "rule";
+
+    static final List<Route> ALL = List.of(Matmul1x1Route.INSTANCE, MatmulShuffleRoute.INSTANCE,
+        MatmulCol2imRoute.INSTANCE, DeconvRoute.ANY, DeconvRoute.PLAIN);
+
+    /** Without timing: the matrix-product forms where they apply exactly, else oneDNN's deconvolution. */
+    static final List<Route> RULE_ORDER = List.of(Matmul1x1Route.INSTANCE, MatmulShuffleRoute.INSTANCE,
+        DeconvRoute.ANY);
+
+    private static final System.Logger LOG = System.getLogger(OneDnnOp.class.getName());
+
+    /** Each candidate is timed for at least this long (and at least {@link #MIN_RUNS} runs), after one warm-up. */
+    private static final long TIMING_NANOS = 5_000_000L;
+    private static final int MIN_RUNS = 3;
+    private static final int MAX_RUNS = 20;
+
+    private Routes() {}
+
+    static List<String> ids() {
+        return ALL.stream().map(Route::id).toList();
+    }
+
+    /** Validates a policy: {@code auto}, {@code rule} or a route id (case-insensitive). */
+    static String policy(String requested) {
+        String p = requested == null || requested.isBlank() ? AUTO : requested.trim().toLowerCase(Locale.ROOT);
+        if (p.equals(AUTO) || p.equals(RULE) || ids().contains(p)) {
+            return p;
+        }
+        throw new IllegalArgumentException("unknown oneDNN route '" + requested + "'; expected auto, rule or one of "
+            + String.join(", ", ids()));
+    }
+
+    static Route byId(String id) {
+        for (Route r : ALL) {
+            if (r.id().equals(id)) {
+                return r;
+            }
+        }
+        throw new IllegalArgumentException("unknown oneDNN route '" + id + "'");
+    }
+
+    /** Builds the plan {@code policy} chooses for {@code g}. */
+    static Plan choose(Weights weights, Geometry g, String policy) {
+        if (!policy.equals(AUTO) && !policy.equals(RULE)) {
+            Route r = byId(policy);
+            String why = r.unsupportedReason(g);
+            if (why != null) {
+                throw new UnsupportedOperationException("oneDNN route '" + r.id() + "' was requested but cannot run "
+                    + g + ": " + why);
+            }
+            return r.plan(weights, g);
+        }
+        if (policy.equals(RULE)) {
+            for (Route r : RULE_ORDER) {
+                if (r.unsupportedReason(g) == null) {
+                    return r.plan(weights, g);
+                }
+            }
+            throw new AssertionError("deconv-any applies to every layer");
+        }
+        List<Plan> candidates = new ArrayList<>();
+        try {
+            RuntimeException firstFailure = null;
+            for (Route r : ALL) {
+                if (r.unsupportedReason(g) != null) {
+                    continue;
+                }
+                if (r == DeconvRoute.PLAIN && !candidates.isEmpty()
+                    && candidates.get(candidates.size() - 1).implementation().startsWith("deconv-any")
+                    && !candidates.get(candidates.size() - 1).implementation().contains("reorder")) {
+                    continue; // oneDNN's preferred layouts are the caller's own: deconv-plain would be the same
+                }
+                try {
+                    candidates.add(r.plan(weights, g));
+                } catch (OneDnnException e) {
+                    LOG.log(Level.DEBUG, () -> "route " + r.id() + " refused for " + g + ": " + e.getMessage());
+                    firstFailure = firstFailure == null ? e : firstFailure;
+                }
+            }
+            if (candidates.isEmpty()) {
+                throw firstFailure;
+            }
+            if (candidates.size() == 1) {
+                return candidates.remove(0);
+            }
+            return fastest(g, candidates);
+        } finally {
+            for (Plan p : candidates) {
+                p.close();
+            }
+        }
+    }
+
+    /**
+     * Times every candidate on the same scratch buffers and returns the fastest, its implementation annotated; the
+     * winner is removed from {@code candidates} (the caller closes the rest).
+     */
+    private static Plan fastest(Geometry g, List<Plan> candidates) {
+        long[] inShape = g.layout.fromChannelsFirst(g.inDims, g.rank);
+        long[] outShape = g.layout.fromChannelsFirst(g.outDims, g.rank);
+        double[] ms = new double[candidates.size()];
+        try (FloatPointer inData = new FloatPointer(g.inCount); FloatPointer outData = new FloatPointer(g.outCount)) {
+            inData.zero();
+            Tensor in = Tensor.wrap(inData.asBuffer(), inShape);
+            Tensor out = Tensor.wrap(outData.asBuffer(), outShape);
+            for (int c = 0; c < candidates.size(); c++) {
+                Plan p = candidates.get(c);
+                p.run(in, out); // warm-up: builds the execution context
+                long best = Long.MAX_VALUE;
+                long spent = 0;
+                for (int run = 0; run < MAX_RUNS && (run < MIN_RUNS || spent < TIMING_NANOS); run++) {
+                    long t0 = System.nanoTime();
+                    p.run(in, out);
+                    long t = System.nanoTime() - t0;
+                    best = Math.min(best, t);
+                    spent += t;
+                }
+                ms[c] = best / 1e6;
+            }
+        }
+        Integer[] order = new Integer[candidates.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingDouble(i -> ms[i]));
+        StringBuilder timings = new StringBuilder(" [timed:");
+        for (int i = 0; i < order.length; i++) {
+            String impl = candidates.get(order[i]).implementation();
+            timings.append(i == 0 ? " " : " < ").append(impl, 0, impl.indexOf(':'))
+                .append(String.format(Locale.ROOT, " %.3g ms", ms[order[i]]));
+        }
+        Plan winner = candidates.remove((int) order[0]);
+        String note = timings.append(']').toString();
+        LOG.log(Level.DEBUG, () -> "routes for " + g + ":" + note);
+        return new Timed(winner, note);
+    }
+
+    /** The winning plan, reporting how it won. */
+    private static final class Timed extends Plan {
+        private final Plan inner;
+        private final String implementation;
+
+        Timed(Plan inner, String note) {
+            super(inner.geometry);
+            this.inner = inner;
+            this.implementation = inner.implementation() + note;
+        }
+
+        @Override
+        String implementation() {
+            return implementation;
+        }
+
+        @Override
+        Exec newExec() {
+            return inner.newExec();
+        }
+
+        @Override
+        public void close() {
+            super.close();
+            inner.close();
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package dev.convt.onednn;
+
+import dev.convt.Backends;
+import dev.convt.CompiledConvTranspose;
+import dev.convt.ConvTransposeLayer;
+import dev.convt.Layout;
+import dev.convt.ShapeList;
+import dev.convt.Tensor;
+import dev.convt.Tolerance;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every oneDNN route, forced, against the reference: random layers where the route applies, the benchmark shapes at
+ * batch 1, both layouts, heap and direct tensors. Tolerance: {@link Tolerance} ({@code rtol = max(1e-6, 4 L 2^-24)},
+ * L the reduction length).
+ */
+class OneDnnRoutesTest {
+
+    @BeforeEach
+    void requireOneDnn() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(!isLinuxX64() || Backends.onednn().isAvailable(),
+            "oneDNN must load on linux-x86_64");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.onednn().isAvailable(), "no oneDNN natives here");
+    }
+
+    private static boolean isLinuxX64() {
+        return System.getProperty("os.name").toLowerCase().contains("linux")
+            && System.getProperty("os.arch").equals("amd64");
+    }
+
+    private static Tensor random(Random rnd, long... shape) {
+        Tensor t = Tensor.zeros(shape);
+        for (int i = 0; i < t.elementCount(); i++) {
+            t.set(i, rnd.nextFloat() * 2 - 1);
+        }
+        return t;
+    }
+
+    private static Tensor direct(Tensor t) {
+        Tensor d = Tensor.allocateDirect(t.shape());
+        d.copyFrom(t.toArray());
+        return d;
+    }
+
+    /** Runs {@code route} on one case; returns false when the route does not apply to it. */
+    static boolean check(String route, ConvTransposeLayer layer, long[] inputShape, Layout layout, boolean useDirect,
+                         Random rnd) {
+        Tensor x = random(rnd, inputShape);
+        Tensor w = random(rnd, layer.weightShape());
+        Tensor b = layer.bias() ? random(rnd, layer.outChannels()) : null;
+        Tensor ref;
+        try (CompiledConvTranspose op = Backends.reference().compile(layer, w, b)) {
+            ref = op.forward(x);
+        }
+        int rank = layer.rank();
+        Tensor xIn = Layout.CHANNELS_FIRST.convert(x, layout, rank);
+        try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(layer, w, b, layout, route)) {
+            Tensor got;
+            try {
+                got = op.forward(useDirect ? direct(xIn) : xIn);
+            } catch (UnsupportedOperationException notApplicable) {
+                assertTrue(notApplicable.getMessage().startsWith("oneDNN route '" + route + "' was requested but cannot run"),
+                    notApplicable.getMessage());
+                return false;
+            }
+            if (!route.equals("auto")) {
+                assertTrue(op.implementation().startsWith(route + ":"), op.implementation());
+            }
+            Tolerance.Report r = Tolerance.forLayer(layer).compare(ref, layout.convert(got, Layout.CHANNELS_FIRST, rank));
+            assertTrue(r.ok(), () -> route + " (" + op.implementation() + ", " + layout + (useDirect ? ", direct" : ", heap")
+                + ") on " + layer + " input " + Arrays.toString(inputShape) + ": max abs diff " + r.maxAbs()
+                + " > " + r.allowedAbs());
+            return true;
+        }
+    }
+
+    @Test
+    void everyRouteOnRandomLayers() {
+        Random rnd = new Random(11);
+        Random gen = new Random(12);
+        Map<String, Integer> ran = new HashMap<>();
+        for (int c = 0; c < 250; c++) {
+            int rank = 1 + gen.nextInt(3);
+            int[] k = new int[rank];
+            int[] s = new int[rank];
+            int[] p = new int[rank];
+            int[] op = new int[rank];
+            int[] d = new int[rank];
+            long[] in = new long[rank + 2];
+            int family = gen.nextInt(4); // 0: 1x1 input, 1: kernel == stride, 2/3: general
+            in[0] = 1 + gen.nextInt(3);
+            in[1] = 1 + gen.nextInt(6);
+            for (int i = 0; i < rank; i++) {
+                k[i] = 1 + gen.nextInt(4);
+                s[i] = family == 1 ? k[i] : 1 + gen.nextInt(3);
+                d[i] = family >= 2 ? 1 + gen.nextInt(2) : 1;
+                p[i] = family >= 2 ? gen.nextInt(2) : 0;
+                op[i] = family >= 2 ? gen.nextInt(Math.max(s[i], d[i])) : 0;
+                in[2 + i] = family == 0 ? 1 : 1 + gen.nextInt(rank == 3 ? 3 : 6);
+            }
+            int groups = family == 3 && in[1] % 2 == 0 ? 2 : 1;
+            int cout = groups * (1 + gen.nextInt(4));
+            ConvTransposeLayer layer;
+            try {
+                layer = ConvTransposeLayer.builder(rank).inChannels((int) in[1]).outChannels(cout).kernelSize(k)
+                    .stride(s).padding(p).outputPadding(op).dilation(d).groups(groups).bias(gen.nextBoolean()).build();
+                layer.outputShape(in);
+            } catch (IllegalArgumentException invalid) {
+                continue;
+            }
+            Layout layout = gen.nextBoolean() ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST;
+            boolean useDirect = gen.nextBoolean();
+            for (String route : OneDnnBackend.routeIds()) {
+                if (check(route, layer, in, layout, useDirect, rnd)) {
+                    ran.merge(route, 1, Integer::sum);
+                }
+            }
+            assertTrue(check("auto", layer, in, layout, useDirect, rnd), "auto runs every layer");
+        }
+        for (String route : OneDnnBackend.routeIds()) {
+            assertTrue(ran.getOrDefault(route, 0) >= 30, "route " + route + " ran on " + ran.get(route) + " cases");
+        }
+    }
+
+    @Test
+    void everyRouteOnTheBenchmarkShapesAtBatchOne() {
+        Random rnd = new Random(13);
+        for (ShapeList.Shape s : ShapeList.builtIn().all()) {
+            long[] in = s.withBatch(1).inputShape();
+            if (s.flops() / s.batch() > 5e8) {
+                continue; // the double-precision reference needs seconds for these; CrossBackendTest covers auto
+            }
+            for (String route : OneDnnBackend.routeIds()) {
+                check(route, s.layer(), in, Layout.CHANNELS_FIRST, true, rnd);
+            }
+        }
+    }
+
+    @Test
+    void routesApplyWhereTheyShould() {
+        ShapeList shapes = ShapeList.builtIn();
+        Map<String, List<String>> expected = Map.of(
+            "dcgan_g1", List.of("matmul-1x1", "matmul-col2im", "deconv-any", "deconv-plain"),
+            "unet_up", List.of("matmul-shuffle", "matmul-col2im", "deconv-any", "deconv-plain"),
+            "fcn8x_dw", List.of("deconv-any", "deconv-plain"),
+            "dcgan_g2", List.of("matmul-col2im", "deconv-any", "deconv-plain"));
+        for (Map.Entry<String, List<String>> e : expected.entrySet()) {
+            ShapeList.Shape s = shapes.get(e.getKey());
+            Geometry g = new Geometry(s.layer(), Layout.CHANNELS_FIRST, 1,
+                Arrays.copyOfRange(s.inputShape(), 2, s.inputShape().length));
+            List<String> applicable = Routes.ALL.stream().filter(r -> r.unsupportedReason(g) == null)
+                .map(Route::id).toList();
+            assertEquals(e.getValue(), applicable, e.getKey());
+        }
+    }
+
+    @Test
+    void unknownRouteIsRefused() {
+        ConvTransposeLayer l = ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).kernelSize(3).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OneDnnBackend.INSTANCE.compile(
+            l, Tensor.zeros(1, 1, 3), Tensor.zeros(1), Layout.CHANNELS_FIRST, "gemm"));
+        assertEquals("unknown oneDNN route 'gemm'; expected auto, rule or one of matmul-1x1, matmul-shuffle, "
+            + "matmul-col2im, deconv-any, deconv-plain", e.getMessage());
+    }
+}
