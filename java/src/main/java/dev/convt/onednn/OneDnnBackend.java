@@ -6,6 +6,8 @@ import dev.convt.ConvTransposeLayer;
 import dev.convt.Layout;
 import dev.convt.Tensor;
 
+import java.util.Arrays;
+
 /**
  * Transposed convolution on oneDNN's CPU deconvolution primitives, through the JavaCPP Presets for oneDNN.
  *
@@ -31,7 +33,15 @@ public final class OneDnnBackend implements Backend {
         if (!OneDnn.isAvailable()) {
             return "oneDNN is not available: " + OneDnn.unavailabilityCause();
         }
-        return null; // every valid layer maps onto a deconvolution primitive (see OneDnnOp for output padding)
+        for (int i = 0; i < layer.rank(); i++) {
+            if (layer.padBegin(i) < 0) {
+                // oneDNN 3.8 refuses every deconvolution with a negative padding_l (measured on ranks 1-3, strides
+                // 1-2, dilation 1-2, kernels 1-3); ONNX SAME_* and output_shape above the natural size produce them.
+                return "oneDNN refuses a negative padding_l, and this layer's output grows at the start (padBegin "
+                    + Arrays.toString(layer.padBegin()) + ")";
+            }
+        }
+        return null; // every other valid layer maps onto a deconvolution primitive (see OneDnnOp for output padding)
     }
 
     @Override
