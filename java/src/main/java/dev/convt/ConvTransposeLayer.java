@@ -15,7 +15,13 @@ import java.util.Objects;
  *
  * <p>Every parameter is validated once, in {@link #validate}, with PyTorch's error messages where PyTorch has one.
  * An invalid spec never reaches a backend: the builder throws {@link IllegalArgumentException}. Internally the layer
- * reduces to one asymmetric padding form ({@link #padBegin(int)}, {@link #padEnd(int)}) that backends consume.
+ * reduces to one asymmetric padding form ({@link #padBegin(int)}, {@link #padEnd(int)}) that backends consume, with
+ * the one shape formula {@code out = (in - 1)*stride - padBegin - padEnd + dilation*(kernelSize - 1) + 1}.
+ *
+ * <p>Other conventions build that form directly ({@link Builder#padBegin}/{@link Builder#padEnd}, any values, negative
+ * ones growing the output): {@link Onnx} and {@link Keras} derive it from their attributes and record how in the
+ * layer's {@link #origin()}, which {@link #describe()} prints. Equality is over what the layer computes, so such a
+ * layer equals the PyTorch layer it reproduces ({@link #hasPyTorchForm()}).
  *
  * <pre>{@code
  * ConvTransposeLayer layer = ConvTransposeLayer.builder(2)
