@@ -152,6 +152,8 @@ class ConventionCliTest {
         named.add("kernel_shape=[3, 4] contradicts");
         bad.add(concat(onnx, "--group", "3"));
         named.add("group=3 must divide");
+        bad.add(concat(onnx, "--group", "1,2"));
+        named.add("--group expects one int, but got '1,2'");
         bad.add(concat(onnx, "--strides", "0,1"));
         named.add("strides must be positive");
         bad.add(concat(onnx, "--stride", "2"));

@@ -221,5 +221,10 @@ class OnnxConventionTest {
             () -> Onnx.convTranspose(attrs().outputShape(0, 10), x, w, null));
         fails("pads=[3, 0, 5, 0] leave no output on spatial axis 0: natural = 1*(5-1) + 0 + (3-1)*1 + 1 = 7, minus "
             + "begin 3 and end 5 = -1", () -> Onnx.convTranspose(attrs().pads(3, 0, 5, 0), x, w, null));
+        fails("the output channels M = W.shape[1]*group = 1073741824*4 are too many",
+            () -> Onnx.convTranspose(attrs().group(4), s(1, 4, 5), s(4, 1L << 30, 1), null));
+        // natural = 2^30*(2^30 - 1) + 1, output_shape 1: the begin pad would be about 2^59
+        fails("the derived begin pad value 576460751766552576 is out of the supported range (32-bit)",
+            () -> Onnx.convTranspose(attrs().strides(1L << 30).outputShape(1), s(1, 1, 1L << 30), s(1, 1, 1), null));
     }
 }
