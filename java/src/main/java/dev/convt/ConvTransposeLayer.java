@@ -390,9 +390,15 @@ public final class ConvTransposeLayer {
     public int kernelSize(int dim) { return kernelSize[dim]; }
     public int stride(int dim) { return stride[dim]; }
     /** {@link #padding()} along one dimension. */
-    public int padding(int dim) { return padding()[dim]; }
+    public int padding(int dim) {
+        requirePyTorchForm("padding");
+        return padBegin[dim];
+    }
     /** {@link #outputPadding()} along one dimension. */
-    public int outputPadding(int dim) { return outputPadding()[dim]; }
+    public int outputPadding(int dim) {
+        requirePyTorchForm("output_padding");
+        return padBegin[dim] - padEnd[dim];
+    }
     public int dilation(int dim) { return dilation[dim]; }
 
     /**
