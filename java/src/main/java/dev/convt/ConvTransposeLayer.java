@@ -15,7 +15,13 @@ import java.util.Objects;
  *
  * <p>Every parameter is validated once, in {@link #validate}, with PyTorch's error messages where PyTorch has one.
  * An invalid spec never reaches a backend: the builder throws {@link IllegalArgumentException}. Internally the layer
- * reduces to one asymmetric padding form ({@link #padBegin(int)}, {@link #padEnd(int)}) that backends consume.
+ * reduces to one asymmetric padding form ({@link #padBegin(int)}, {@link #padEnd(int)}) that backends consume, with
+ * the one shape formula {@code out = (in - 1)*stride - padBegin - padEnd + dilation*(kernelSize - 1) + 1}.
+ *
+ * <p>Other conventions build that form directly ({@link Builder#padBegin}/{@link Builder#padEnd}, any values, negative
+ * ones growing the output): {@link Onnx} and {@link Keras} derive it from their attributes and record how in the
+ * layer's {@link #origin()}, which {@link #describe()} prints. Equality is over what the layer computes, so such a
+ * layer equals the PyTorch layer it reproduces ({@link #hasPyTorchForm()}).
  *
  * <pre>{@code
  * ConvTransposeLayer layer = ConvTransposeLayer.builder(2)
@@ -41,6 +47,15 @@ public final class ConvTransposeLayer {
     private final int[] dilation;
     private final int groups;
     private final boolean bias;
+    /**
+     * The internal form every backend consumes: output positions cropped at the start and at the end of each
+     * dimension (negative: the output grows there, and those positions get only the bias).
+     */
+    private final int[] padBegin;
+    private final int[] padEnd;
+    /** Built from {@code padBegin/padEnd} (another convention), not from PyTorch's padding/output_padding. */
+    private final boolean explicitPads;
+    private final LayerOrigin origin;
 
     private ConvTransposeLayer(Builder b) {
         this.rank = b.rank;
@@ -53,7 +68,19 @@ public final class ConvTransposeLayer {
         this.dilation = broadcast("dilation", b.dilation, b.rank);
         this.groups = b.groups;
         this.bias = b.bias;
+        this.origin = b.origin;
+        this.explicitPads = b.padBegin != null;
         validate();
+        if (explicitPads) {
+            this.padBegin = broadcast("padBegin", b.padBegin, b.rank);
+            this.padEnd = broadcast("padEnd", b.padEnd, b.rank);
+        } else {
+            this.padBegin = padding.clone();
+            this.padEnd = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                padEnd[i] = padding[i] - outputPadding[i];
+            }
+        }
     }
 
     /** Starts a builder for a layer with {@code rank} spatial dimensions (1, 2 or 3). */
@@ -64,11 +91,20 @@ public final class ConvTransposeLayer {
         return new Builder(rank);
     }
 
-    /** A builder pre-filled with this layer's values, to derive a variant. */
+    /**
+     * A builder pre-filled with this layer's values, to derive a variant: with {@code padding/outputPadding} for a
+     * layer built from them, with {@code padBegin/padEnd} otherwise. The origin is not carried over (a variant is a
+     * new layer).
+     */
     public Builder toBuilder() {
-        return new Builder(rank).inChannels(inChannels).outChannels(outChannels).kernelSize(kernelSize)
-            .stride(stride).padding(padding).outputPadding(outputPadding).dilation(dilation)
-            .groups(groups).bias(bias);
+        Builder b = new Builder(rank).inChannels(inChannels).outChannels(outChannels).kernelSize(kernelSize)
+            .stride(stride).dilation(dilation).groups(groups).bias(bias);
+        return explicitPads ? b.padBegin(padBegin).padEnd(padEnd) : b.padding(padding).outputPadding(outputPadding);
+    }
+
+    /** This layer with {@code origin} recorded (for {@link #describe()}); equality ignores the origin. */
+    public ConvTransposeLayer withOrigin(LayerOrigin origin) {
+        return toBuilder().origin(origin).build();
     }
 
     /** This layer with another output padding (for example the one {@link #outputPaddingFor} derived). */
@@ -267,6 +303,10 @@ public final class ConvTransposeLayer {
      * This layer's own output padding is ignored, as PyTorch does. Use {@link #withOutputPadding} with the result.
      */
     public int[] outputPaddingFor(long[] inputShape, long... requestedOutputSize) {
+        if (explicitPads) {
+            throw new IllegalStateException("output_size (PyTorch's forward(output_size=...)) applies to layers built "
+                + "from padding/output_padding, but " + this + " was built from padBegin/padEnd");
+        }
         Objects.requireNonNull(inputShape, "inputShape");
         Objects.requireNonNull(requestedOutputSize, "requestedOutputSize");
         boolean batched = checkInputShape(inputShape);
@@ -326,23 +366,95 @@ public final class ConvTransposeLayer {
     public boolean bias() { return bias; }
     public int[] kernelSize() { return kernelSize.clone(); }
     public int[] stride() { return stride.clone(); }
-    public int[] padding() { return padding.clone(); }
-    public int[] outputPadding() { return outputPadding.clone(); }
+    /**
+     * PyTorch's {@code padding}: for a layer built from padBegin/padEnd, the value that reproduces it
+     * ({@code padBegin}) when {@link #hasPyTorchForm()}, else {@link IllegalStateException}.
+     */
+    public int[] padding() {
+        requirePyTorchForm("padding");
+        return padBegin.clone();
+    }
+    /**
+     * PyTorch's {@code output_padding}: for a layer built from padBegin/padEnd, the value that reproduces it
+     * ({@code padBegin - padEnd}) when {@link #hasPyTorchForm()}, else {@link IllegalStateException}.
+     */
+    public int[] outputPadding() {
+        requirePyTorchForm("output_padding");
+        int[] op = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            op[i] = padBegin[i] - padEnd[i];
+        }
+        return op;
+    }
     public int[] dilation() { return dilation.clone(); }
     public int kernelSize(int dim) { return kernelSize[dim]; }
     public int stride(int dim) { return stride[dim]; }
-    public int padding(int dim) { return padding[dim]; }
-    public int outputPadding(int dim) { return outputPadding[dim]; }
+    /** {@link #padding()} along one dimension. */
+    public int padding(int dim) {
+        requirePyTorchForm("padding");
+        return padBegin[dim];
+    }
+    /** {@link #outputPadding()} along one dimension. */
+    public int outputPadding(int dim) {
+        requirePyTorchForm("output_padding");
+        return padBegin[dim] - padEnd[dim];
+    }
     public int dilation(int dim) { return dilation[dim]; }
 
-    /** Output positions cropped at the start of dimension {@code dim}: PyTorch's {@code padding}. */
-    public int padBegin(int dim) { return padding[dim]; }
+    /**
+     * Output positions cropped at the start of dimension {@code dim}: PyTorch's {@code padding}, or the value another
+     * convention derived. Negative (other conventions only) when the output grows at the start.
+     */
+    public int padBegin(int dim) { return padBegin[dim]; }
 
     /**
-     * Output positions cropped at the end of dimension {@code dim}: {@code padding - outputPadding}. Negative when the
-     * output padding exceeds the padding, meaning the output grows at the end.
+     * Output positions cropped at the end of dimension {@code dim}: {@code padding - outputPadding} for PyTorch, or the
+     * value another convention derived. Negative when the output grows at the end (those positions get only the bias).
      */
-    public int padEnd(int dim) { return padding[dim] - outputPadding[dim]; }
+    public int padEnd(int dim) { return padEnd[dim]; }
+
+    /** {@link #padBegin(int)} for every dimension. */
+    public int[] padBegin() { return padBegin.clone(); }
+
+    /** {@link #padEnd(int)} for every dimension. */
+    public int[] padEnd() { return padEnd.clone(); }
+
+    /**
+     * Whether some {@code ConvTranspose{1,2,3}d(padding, output_padding)} computes exactly this layer:
+     * {@code padBegin >= 0} and {@code 0 <= padBegin - padEnd < max(stride, dilation)} on every dimension. Always true
+     * for a layer built from padding/output_padding; ONNX's SAME_UPPER with an odd total, for example, has none.
+     */
+    public boolean hasPyTorchForm() {
+        return pyTorchForm();
+    }
+
+    /** Whether this layer was built from {@code padBegin/padEnd} (another convention) rather than PyTorch's padding. */
+    public boolean hasExplicitPads() {
+        return explicitPads;
+    }
+
+    /** Where the layer came from (convention, attributes, derivation), or {@code null} for a plain builder layer. */
+    public LayerOrigin origin() {
+        return origin;
+    }
+
+    private void requirePyTorchForm(String what) {
+        if (!pyTorchForm()) {
+            throw new IllegalStateException("no PyTorch " + what + " reproduces padBegin=" + Arrays.toString(padBegin)
+                + " padEnd=" + Arrays.toString(padEnd) + " (stride=" + Arrays.toString(stride) + ", dilation="
+                + Arrays.toString(dilation) + "); read padBegin()/padEnd() instead");
+        }
+    }
+
+    private boolean pyTorchForm() {
+        for (int i = 0; i < rank; i++) {
+            int op = padBegin[i] - padEnd[i];
+            if (padBegin[i] < 0 || op < 0 || op >= Math.max(stride[i], dilation[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /** The weight shape {@code [inChannels, outChannels/groups, *kernelSize]}. */
     public long[] weightShape() {
@@ -372,29 +484,41 @@ public final class ConvTransposeLayer {
         ConvTransposeLayer l = (ConvTransposeLayer) o;
         return rank == l.rank && inChannels == l.inChannels && outChannels == l.outChannels && groups == l.groups
             && bias == l.bias && Arrays.equals(kernelSize, l.kernelSize) && Arrays.equals(stride, l.stride)
-            && Arrays.equals(padding, l.padding) && Arrays.equals(outputPadding, l.outputPadding)
+            && Arrays.equals(padBegin, l.padBegin) && Arrays.equals(padEnd, l.padEnd)
             && Arrays.equals(dilation, l.dilation);
     }
 
+    // Equality is over what the layer computes: padBegin/padEnd determine PyTorch's padding/output_padding one to
+    // one, so an ONNX or Keras layer equals the PyTorch layer it reproduces. The origin is documentation only.
     @Override
     public int hashCode() {
         return Objects.hash(rank, inChannels, outChannels, groups, bias, Arrays.hashCode(kernelSize),
-            Arrays.hashCode(stride), Arrays.hashCode(padding), Arrays.hashCode(outputPadding),
+            Arrays.hashCode(stride), Arrays.hashCode(padBegin), Arrays.hashCode(padEnd),
             Arrays.hashCode(dilation));
     }
 
-    /** PyTorch's module repr, e.g. {@code ConvTranspose2d(512, 256, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))}. */
+    /**
+     * PyTorch's module repr, e.g. {@code ConvTranspose2d(512, 256, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))};
+     * for a layer PyTorch cannot express ({@link #hasPyTorchForm()} false), the same with {@code pad_begin=(..)} and
+     * {@code pad_end=(..)} in place of padding and output_padding.
+     */
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("ConvTranspose").append(rank).append("d(")
             .append(inChannels).append(", ").append(outChannels)
             .append(", kernel_size=").append(tuple(kernelSize))
             .append(", stride=").append(tuple(stride));
-        if (anyNonZero(padding)) {
-            sb.append(", padding=").append(tuple(padding));
-        }
-        if (anyNonZero(outputPadding)) {
-            sb.append(", output_padding=").append(tuple(outputPadding));
+        if (pyTorchForm()) {
+            int[] p = padding();
+            int[] op = outputPadding();
+            if (anyNonZero(p)) {
+                sb.append(", padding=").append(tuple(p));
+            }
+            if (anyNonZero(op)) {
+                sb.append(", output_padding=").append(tuple(op));
+            }
+        } else {
+            sb.append(", pad_begin=").append(tuple(padBegin)).append(", pad_end=").append(tuple(padEnd));
         }
         if (Arrays.stream(dilation).anyMatch(d -> d != 1)) {
             sb.append(", dilation=").append(tuple(dilation));
@@ -406,6 +530,63 @@ public final class ConvTransposeLayer {
             sb.append(", bias=False");
         }
         return sb.append(')').toString();
+    }
+
+    /**
+     * A few lines for people: the convention the layer came from and the attributes given, the derived
+     * {@code padBegin/padEnd}, the output padding, and the output shape (when the layer was converted for an input
+     * shape; see {@link #describe(long...)} otherwise). {@code convt run --verbose} prints it.
+     */
+    public String describe() {
+        return origin != null ? describe(origin.inputShape()) : describe((long[]) null);
+    }
+
+    /**
+     * As {@link #describe()}, with the output shape for {@code inputShape} (channels-first, or in the origin's layout
+     * for a converted layer); {@code null} leaves the output shape out.
+     */
+    public String describe(long... inputShape) {
+        StringBuilder sb = new StringBuilder();
+        if (origin != null) {
+            sb.append("convention: ").append(origin.convention()).append('\n');
+            sb.append("attributes: ").append(origin.attributesText()).append('\n');
+            for (String line : origin.derivation()) {
+                sb.append("derived: ").append(line).append('\n');
+            }
+        } else {
+            sb.append("convention: pytorch\n");
+            sb.append("attributes: ");
+            if (explicitPads) {
+                sb.append("padBegin=").append(Arrays.toString(padBegin)).append(" padEnd=").append(Arrays.toString(padEnd));
+            } else {
+                sb.append("padding=").append(Arrays.toString(padding)).append(" output_padding=")
+                    .append(Arrays.toString(outputPadding));
+            }
+            sb.append(" stride=").append(Arrays.toString(stride)).append(" dilation=").append(Arrays.toString(dilation))
+                .append(" groups=").append(groups).append(" kernel_size=").append(Arrays.toString(kernelSize))
+                .append('\n');
+        }
+        sb.append("padBegin: ").append(Arrays.toString(padBegin)).append("  padEnd: ").append(Arrays.toString(padEnd))
+            .append('\n');
+        sb.append("output padding: ");
+        if (origin != null) {
+            sb.append(origin.outputPadding());
+        } else if (explicitPads) {
+            sb.append(pyTorchForm() ? Arrays.toString(outputPadding()) + " (PyTorch equivalent)" : "none (no PyTorch form)");
+        } else {
+            sb.append(Arrays.toString(outputPadding));
+        }
+        sb.append('\n');
+        Layout layout = origin != null ? origin.layout() : Layout.CHANNELS_FIRST;
+        if (inputShape != null) {
+            long[] out = layout.fromChannelsFirst(outputShape(layout.toChannelsFirst(inputShape, rank)), rank);
+            sb.append("output shape: ").append(Arrays.toString(out)).append(" for input ")
+                .append(Arrays.toString(inputShape)).append(" (").append(layout.formatName(rank)).append(")\n");
+        } else {
+            sb.append("output shape: per input, (in-1)*stride - padBegin - padEnd + dilation*(kernel-1) + 1\n");
+        }
+        sb.append("layer: ").append(this);
+        return sb.toString();
     }
 
     private static boolean anyNonZero(int[] v) {
@@ -437,6 +618,10 @@ public final class ConvTransposeLayer {
         private boolean bias = true;
         private boolean inSet;
         private boolean outSet;
+        private boolean paddingSet;
+        private int[] padBegin;
+        private int[] padEnd;
+        private LayerOrigin origin;
 
         private Builder(int rank) {
             this.rank = rank;
@@ -447,8 +632,22 @@ public final class ConvTransposeLayer {
         /** One value for every spatial dimension, or one per dimension. */
         public Builder kernelSize(int... kernelSize) { this.kernelSize = copy(kernelSize); return this; }
         public Builder stride(int... stride) { this.stride = copy(stride); return this; }
-        public Builder padding(int... padding) { this.padding = copy(padding); return this; }
-        public Builder outputPadding(int... outputPadding) { this.outputPadding = copy(outputPadding); return this; }
+        public Builder padding(int... padding) { this.padding = copy(padding); paddingSet = true; return this; }
+        public Builder outputPadding(int... outputPadding) {
+            this.outputPadding = copy(outputPadding);
+            paddingSet = true;
+            return this;
+        }
+        /**
+         * The internal form directly, for conventions other than PyTorch's: output positions cropped at the start of
+         * each dimension (negative grows the output there). One value for every dimension, or one per dimension.
+         * Set together with {@link #padEnd}, instead of {@link #padding}/{@link #outputPadding}.
+         */
+        public Builder padBegin(int... padBegin) { this.padBegin = copy(padBegin); return this; }
+        /** Output positions cropped at the end of each dimension (negative grows the output); see {@link #padBegin}. */
+        public Builder padEnd(int... padEnd) { this.padEnd = copy(padEnd); return this; }
+        /** Records where the layer came from, for {@link #describe()}. */
+        public Builder origin(LayerOrigin origin) { this.origin = origin; return this; }
         public Builder dilation(int... dilation) { this.dilation = copy(dilation); return this; }
         public Builder groups(int groups) { this.groups = groups; return this; }
         public Builder bias(boolean bias) { this.bias = bias; return this; }
@@ -467,6 +666,14 @@ public final class ConvTransposeLayer {
             }
             if (kernelSize == null) {
                 throw new IllegalArgumentException("kernel_size must be set");
+            }
+            if ((padBegin == null) != (padEnd == null)) {
+                throw new IllegalArgumentException(padBegin == null ? "padBegin must be set together with padEnd"
+                    : "padEnd must be set together with padBegin");
+            }
+            if (padBegin != null && paddingSet) {
+                throw new IllegalArgumentException("padding/output_padding (PyTorch) and padBegin/padEnd (the internal "
+                    + "form) are two ways to give the same thing: set one of them");
             }
             return new ConvTransposeLayer(this);
         }

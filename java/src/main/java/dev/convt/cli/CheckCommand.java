@@ -4,6 +4,7 @@ import dev.convt.Backend;
 import dev.convt.Backends;
 import dev.convt.CompiledConvTranspose;
 import dev.convt.ConvTransposeLayer;
+import dev.convt.ConvertedLayer;
 import dev.convt.Tensor;
 import dev.convt.Tolerance;
 import picocli.CommandLine;
@@ -28,9 +29,11 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        ConvTransposeLayer layer = options.load();
+        ConvertedLayer converted = options.load();
+        ConvTransposeLayer layer = converted.layer();
         Tensor reference;
-        try (CompiledConvTranspose ref = Backends.reference().compile(layer, options.weightTensor, options.biasTensor)) {
+        try (CompiledConvTranspose ref = Backends.reference().compile(layer, options.weightTensor, options.biasTensor,
+                converted.layout())) {
             reference = ref.forward(options.inputTensor);
         }
         Tolerance tol = Tolerance.forLayer(layer);
@@ -48,7 +51,8 @@ final class CheckCommand implements Callable<Integer> {
                 out.println(String.format("%-8s cannot run this layer: %s", backend.id(), why));
                 continue;
             }
-            try (CompiledConvTranspose op = backend.compile(layer, options.weightTensor, options.biasTensor)) {
+            try (CompiledConvTranspose op = backend.compile(layer, options.weightTensor, options.biasTensor,
+                    converted.layout())) {
                 Tensor got = op.forward(options.inputTensor);
                 Tolerance.Report r = tol.compare(reference, got);
                 allOk &= r.ok();

@@ -4,6 +4,7 @@ import dev.convt.Backend;
 import dev.convt.Backends;
 import dev.convt.CompiledConvTranspose;
 import dev.convt.ConvTransposeLayer;
+import dev.convt.ConvertedLayer;
 import dev.convt.Npy;
 import dev.convt.Tensor;
 import picocli.CommandLine;
@@ -39,13 +40,15 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        ConvTransposeLayer layer = options.load();
+        ConvertedLayer converted = options.load();
+        ConvTransposeLayer layer = converted.layer();
         Backends.Selection selection = Backends.select(backend == null ? Backends.configured() : backend, layer);
         Tensor result;
-        try (CompiledConvTranspose op = selection.backend().compile(layer, options.weightTensor, options.biasTensor)) {
+        try (CompiledConvTranspose op = selection.backend().compile(layer, options.weightTensor, options.biasTensor,
+                converted.layout())) {
             result = op.forward(options.inputTensor);
             if (verbose) {
-                out.println("layer: " + layer);
+                out.println(layer.describe());
                 out.println("backend: " + selection);
                 out.println("implementation: " + op.implementation());
             }

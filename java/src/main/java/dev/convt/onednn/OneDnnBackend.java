@@ -35,7 +35,10 @@ public final class OneDnnBackend implements Backend {
         if (!OneDnn.isAvailable()) {
             return "oneDNN is not available: " + OneDnn.unavailabilityCause();
         }
-        return null; // every valid layer maps onto a deconvolution primitive (see OneDnnOp for output padding)
+        // every valid layer runs: oneDNN refuses a negative padding_l (ONNX SAME_* or output_shape above the natural
+        // size) and, at stride 1, a negative padding_r; DeconvRoute then computes the natural extent inside the output
+        // and writes the bias around it
+        return null;
     }
 
     @Override
