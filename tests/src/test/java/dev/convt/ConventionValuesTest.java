@@ -183,7 +183,7 @@ class ConventionValuesTest {
     @Test
     void oneDnnRunsAnOutputGrowingAtTheStartOnEveryRoute() {
         ConvTransposeLayer grows = Onnx.convTranspose(new Onnx.Attributes().strides(3).autoPad("SAME_UPPER"),
-            s(1, 1, 4), s(1, 1, 2), null).layer();
+            s(1, 1, 4), s(1, 1, 2), s(1)).layer();
         assertEquals(-1, grows.padBegin(0));
         if (!Backends.onednn().isAvailable()) {
             return;
@@ -191,7 +191,7 @@ class ConventionValuesTest {
         assertEquals(null, Backends.onednn().unsupportedReason(grows));
         Random rnd = new Random(3);
         Tensor w = TestSupport.random(rnd, grows.weightShape());
-        Tensor bias = null; // an ONNX node without B
+        Tensor bias = TestSupport.random(rnd, grows.outChannels()); // the positions no tap reaches get only B
         Tensor x = TestSupport.random(rnd, 2, 1, 4);
         Tensor expected;
         try (CompiledConvTranspose op = Backends.reference().compile(grows, w, bias)) {
