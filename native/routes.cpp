@@ -269,28 +269,55 @@ struct Mm {
     std::string notes;
 };
 
-/// Builds a matmul; a constant operand given as `any` that oneDNN refuses is retried with its user layout.
+/// Builds a matmul; a constant operand given as `any` that oneDNN refuses is retried with its user layout. oneDNN
+/// 3.8's fast matmuls take a bias only along the last (column) dimension; a bias along any other dimension gets the
+/// reference kernel (ref:any), so such a bias is then retried as a binary-add post-op, which they do support.
 bool make_matmul(Ctx &c, Operand src, Operand wei, const Operand *bias, const memory::desc &dst, Mm &mm) {
-    primitive_attr attr;
-    attr.set_scratchpad_mode(scratchpad_mode::user);
+    bool bias_postop = false;
     auto create = [&](const memory::desc &s, const memory::desc &w) {
-        mm.pd = bias ? matmul::primitive_desc(c.eng, s, w, bias->pd_md, dst, attr)
-                     : matmul::primitive_desc(c.eng, s, w, dst, attr);
+        primitive_attr attr;
+        attr.set_scratchpad_mode(scratchpad_mode::user);
+        if (bias && bias_postop) {
+            post_ops po;
+            po.append_binary(algorithm::binary_add, bias->pd_md);
+            attr.set_post_ops(po);
+        }
+        mm.pd = bias && !bias_postop ? matmul::primitive_desc(c.eng, s, w, bias->pd_md, dst, attr)
+                                     : matmul::primitive_desc(c.eng, s, w, dst, attr);
+    };
+    bool src_user = false, wei_user = false;  // constant operand given in its user layout instead of `any`
+    auto create_any_or_user = [&]() {
+        try {
+            create(src_user ? src.user_md : src.pd_md, wei_user ? wei.user_md : wei.pd_md);
+        } catch (const dnnl::error &e) {
+            const bool src_any = src.data && src.pd_md != src.user_md, wei_any = wei.data && wei.pd_md != wei.user_md;
+            if (!src_any && !wei_any) throw;
+            src_user = src_any, wei_user = wei_any;
+            create(src_user ? src.user_md : src.pd_md, wei_user ? wei.user_md : wei.pd_md);
+            mm.notes += "('any' refused: " + why(e) + "; constant operand in its user layout) ";
+        }
     };
     try {
-        create(src.pd_md, wei.pd_md);
+        create_any_or_user();
     } catch (const dnnl::error &e) {
-        const bool src_any = src.data && src.pd_md != src.user_md, wei_any = wei.data && wei.pd_md != wei.user_md;
-        if (!src_any && !wei_any) {
-            mm.err = why(e);
-            return false;
-        }
+        mm.err = why(e);
+        return false;
+    }
+    if (bias && std::string(mm.pd.impl_info_str()).rfind("ref", 0) == 0) {
+        const std::string with_bias = mm.pd.impl_info_str();
+        const matmul::primitive_desc keep = mm.pd;
+        const bool keep_src = src_user, keep_wei = wei_user;
+        bias_postop = true;
+        src_user = wei_user = false;
         try {
-            create(src_any ? src.user_md : src.pd_md, wei_any ? wei.user_md : wei.pd_md);
-            mm.notes += "('any' refused: " + why(e) + "; constant operand in its user layout) ";
-        } catch (const dnnl::error &e2) {
-            mm.err = why(e2);
-            return false;
+            create_any_or_user();
+        } catch (const dnnl::error &) {
+        }
+        if (std::string(mm.pd.impl_info_str()).rfind("ref", 0) == 0) {  // no better: back to the plain bias
+            bias_postop = false;
+            mm.pd = keep, src_user = keep_src, wei_user = keep_wei;
+        } else {
+            mm.notes += "bias as binary-add post-op (as matmul bias: " + with_bias + "); ";
         }
     }
     mm.prim = matmul(mm.pd);
@@ -302,7 +329,9 @@ bool make_matmul(Ctx &c, Operand src, Operand wei, const Operand *bias, const me
     };
     constant(src, mm.pd.src_desc(), DNNL_ARG_SRC);
     constant(wei, mm.pd.weights_desc(), DNNL_ARG_WEIGHTS);
-    if (bias) mm.args[DNNL_ARG_BIAS] = wrap(c, bias->user_md, bias->data);
+    if (bias)
+        mm.args[bias_postop ? (DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1) : DNNL_ARG_BIAS] =
+            wrap(c, bias->user_md, bias->data);
     mm.args[DNNL_ARG_SCRATCHPAD] = memory(mm.pd.scratchpad_desc(), c.eng);
     mm.notes += "src " + layout(mm.pd.src_desc()) + " wei " + layout(mm.pd.weights_desc());
     return true;
@@ -411,13 +440,38 @@ Route matmul_shuffle(Ctx &c, const Problem &pb, Shuffle kind) {
             rt.unsupported = mm.err;
             return rt;
         }
-        memory scratch(md(scratch_d, tag::abc), c.eng);
+        // Owned by the route (not by a memory object): the per-item calls below and the reorder view point into it.
+        Buf scratch_buf = buf((size_t)(N * P * CK));
+        rt.owned.push_back(scratch_buf);
+        memory scratch = wrap(c, md(scratch_d, tag::abc), scratch_buf->data());
         Args args = mm.args;
         args[DNNL_ARG_DST] = scratch;
         if (kind == Shuffle::wt) args[DNNL_ARG_WEIGHTS] = wrap(c, wei.pd_md, x);
         else args[DNNL_ARG_SRC] = wrap(c, src.pd_md, x);
+        std::vector<std::pair<matmul, Args>> calls{{mm.prim, args}};
+        rt.impl = mm.pd.impl_info_str();
+        rt.notes = mm.notes;
+        if (kind == Shuffle::wt && N > 1 && rt.impl.rfind("ref", 0) == 0) {
+            // Still the reference kernel for the batched form (src broadcast over the batch): try N 2-D products.
+            Mm m2;
+            Operand s2{md({CK, Cin}, tag::any), mds({CK, Cin}, {1, CK}), w};
+            Operand w2{md({Cin, P}, tag::ab), md({Cin, P}, tag::ab), nullptr};
+            Operand b2{md({CK, 1}, tag::ab), md({CK, 1}, tag::ab), own->bias.data()};
+            if (make_matmul(c, s2, w2, has_bias ? &b2 : nullptr, md({CK, P}, tag::ab), m2)) {
+                rt.notes = "batched [1,CK,Cin]x[N,Cin,P] gets " + rt.impl + ", so N 2-D matmuls; " + m2.notes;
+                rt.impl = m2.pd.impl_info_str();
+                calls.clear();
+                float *scr = scratch_buf->data();
+                for (int64_t n = 0; n < N; n++) {
+                    Args a = m2.args;
+                    a[DNNL_ARG_WEIGHTS] = wrap(c, w2.pd_md, x + n * Cin * P);
+                    a[DNNL_ARG_DST] = wrap(c, md({CK, P}, tag::ab), scr + n * CK * P);
+                    calls.emplace_back(m2.prim, a);
+                }
+            }
+        }
         const memory::desc view_md = mds(view_d, dense_strides(view_d)), out_md = mds(view_d, out_st);
-        memory view(view_md, c.eng, scratch.get_data_handle());
+        memory view = wrap(c, view_md, scratch_buf->data());
         memory outm = wrap(c, out_md, out->data());
         reorder::primitive_desc rpd;
         try {
@@ -427,13 +481,11 @@ Route matmul_shuffle(Ctx &c, const Problem &pb, Shuffle kind) {
             return rt;
         }
         reorder shuf(rpd);
-        rt.impl = mm.pd.impl_info_str();
-        rt.notes = mm.notes + "; reorder " + rpd.impl_info_str();
+        rt.notes += std::string("; reorder ") + rpd.impl_info_str();
         rt.parts = {"matmul", "reorder"};
-        matmul prim = mm.prim;
         rt.run = [=](double *part) mutable {
             auto t0 = clk::now();
-            prim.execute(s, args);
+            for (auto &call : calls) call.first.execute(s, call.second);
             s.wait();
             if (part) part[0] = ms_since(t0);
             auto t1 = clk::now();
@@ -620,7 +672,18 @@ std::vector<RouteMaker> route_makers(Ctx &c, const Problem &pb, const std::vecto
     const Problem *p = &pb;
     Ctx *cp = &c;
     auto add = [&](const std::string &name, std::function<Route()> make) {
-        if (wanted_route(wanted, name)) out.push_back({name, std::move(make)});
+        if (!wanted_route(wanted, name)) return;
+        // Whatever oneDNN refuses while building (descriptor, primitive, one-off reorder) makes the route unsupported.
+        out.push_back({name, [name, make] {
+                           try {
+                               return make();
+                           } catch (const dnnl::error &e) {
+                               Route rt;
+                               rt.name = name;
+                               rt.unsupported = why(e);
+                               return rt;
+                           }
+                       }});
     };
     for (DeconvKind k : {DeconvKind::any, DeconvKind::plain, DeconvKind::channels_last, DeconvKind::any_reorders}) {
         const char *n = k == DeconvKind::any             ? "deconv:any"
