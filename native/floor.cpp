@@ -450,7 +450,8 @@ int main(int argc, char **argv) {
         Peak peak;
         if (o.peak) {
             peak = measure_peak(0.6);
-            std::printf("peak f32 (FMA loop, 12 independent chains, all %d threads): AVX2 %.1f GFLOP/s, AVX-512 %s\n",
+            std::printf("peak f32 (FMA loop, 12 independent chains, %d threads, per-thread CPU time): AVX2 %.1f GFLOP/s, "
+                        "AVX-512 %s\n",
                         omp_get_max_threads(), peak.avx2,
                         peak.avx512 > 0 ? (fmt("%.1f", peak.avx512) + " GFLOP/s").c_str() : "not supported");
         }
