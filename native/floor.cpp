@@ -22,7 +22,7 @@ Times the oneDNN primitives convt uses, per shape of bench/shapes.txt, and print
 
   --shapes FILE      shape list (default: <repo>/bench/shapes.txt)
   --shape NAME[,..]  only these shapes (repeatable)
-  --route PREFIX[,..] only routes whose name starts with PREFIX (repeatable)
+  --route NAME[,..]  only these routes or route families, e.g. deconv, deconv:any, matmul-shuffle (repeatable)
   --batch N          override every shape's batch size
   --iters N          timed iterations per route (default: enough for --seconds, at least 5)
   --seconds S        target time per route when --iters is not given (default 1)
@@ -155,7 +155,7 @@ constexpr double kSlowMs = 2000;
 
 struct Timing {
     int iters = 0;
-    double ms = 0;
+    double ms = 0, min_ms = 0;
     std::vector<double> part_ms;
 };
 
@@ -182,6 +182,7 @@ Timing time_route(const Route &rt, const Options &o) {
         for (size_t p = 0; p < np; p++) parts[p][i] = part[p];
     }
     t.ms = median(total);
+    t.min_ms = *std::min_element(total.begin(), total.end());
     for (auto &p : parts) t.part_ms.push_back(median(p));
     return t;
 }
@@ -205,10 +206,11 @@ struct Table {
     std::ofstream csv;
     double peak = 0;
 
-    void row(const std::string &shape, const std::string &route, double ms, double gflops, const std::string &impl,
-             const std::string &check) {
+    static std::string ms_str(double ms) { return ms <= 0 ? "" : fmt(ms < 1 ? "%.4f" : "%.3f", ms); }
+    void row(const std::string &shape, const std::string &route, double ms, double min_ms, double gflops,
+             const std::string &impl, const std::string &check) {
         const std::string pct = peak > 0 && gflops > 0 ? fmt("%.1f", 100.0 * gflops / peak) : "";
-        std::printf("  %-38s %11s %9s %6s  %-8s %s\n", route.c_str(), fmt(ms < 1 ? "%.4f" : "%.3f", ms).c_str(),
+        std::printf("  %-38s %10s %10s %9s %6s  %-8s %s\n", route.c_str(), ms_str(ms).c_str(), ms_str(min_ms).c_str(),
                     gflops > 0 ? fmt("%.2f", gflops).c_str() : "", pct.c_str(), check.c_str(), impl.c_str());
         if (csv)
             csv << csv_field(shape) << ',' << csv_field(route) << ',' << fmt("%.6f", ms) << ','
@@ -236,7 +238,8 @@ int run_benchmark(Ctx &ctx, const Options &o, const std::vector<Shape> &shapes, 
         if (!tab.csv) usage_error("cannot write " + o.csv);
         tab.csv << "shape,route,ms_median,gflops,pct_peak,impl\n";
     }
-    std::printf("\n  %-38s %11s %9s %6s  %-8s %s\n", "route", "median ms", "GFLOP/s", "%peak", "check", "impl");
+    std::printf("\n  %-38s %10s %10s %9s %6s  %-8s %s\n", "route", "median ms", "min ms", "GFLOP/s", "%peak", "check",
+                "impl");
     int mismatches = 0;
     for (const Shape &s : shapes) {
         std::printf("%s\n", shape_line(s).c_str());
@@ -280,9 +283,9 @@ int run_benchmark(Ctx &ctx, const Options &o, const std::vector<Shape> &shapes, 
                             rt.name.c_str(), rt.impl.c_str(), t.ms, ms_of[rt.only_if_faster_than]);
                 continue;
             }
-            tab.row(s.name, rt.name, t.ms, flops / (t.ms * 1e6), rt.impl + runs, check);
+            tab.row(s.name, rt.name, t.ms, t.min_ms, flops / (t.ms * 1e6), rt.impl + runs, check);
             for (size_t p = 0; p < rt.parts.size(); p++)
-                tab.row(s.name, rt.name + "/" + rt.parts[p], t.part_ms[p],
+                tab.row(s.name, rt.name + "/" + rt.parts[p], t.part_ms[p], 0,
                         rt.parts[p] == "matmul" ? flops / (t.part_ms[p] * 1e6) : 0, "", "");
             if (o.verbose && !rt.notes.empty()) std::printf("  %38s   %s\n", "", rt.notes.c_str());
             std::fflush(stdout);

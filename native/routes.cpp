@@ -633,8 +633,11 @@ Route matmul_col2im(Ctx &c, const Problem &pb) {
 
 bool wanted_route(const std::vector<std::string> &wanted, const std::string &name) {
     if (wanted.empty()) return true;
+    // A filter names a route, or a family: "deconv" or "matmul" match "deconv:any" or "matmul-1x1"; "deconv:any"
+    // matches only itself, "matmul-shuffle" the shuffle route and its variants.
     for (const auto &w : wanted)
-        if (name.compare(0, w.size(), w) == 0) return true;
+        if (name.compare(0, w.size(), w) == 0 && (name.size() == w.size() || name[w.size()] == ':' || name[w.size()] == '-'))
+            return true;
     return false;
 }
 
