@@ -1,13 +1,13 @@
 # dnnl_from_jar(<lib_dir_var> <include_dir_var>)
 #
 # Unpacks org.bytedeco:dnnl:${DNNL_PRESET_VERSION}:${DNNL_PRESET_PLATFORM} from the local Maven repository into
-# the build tree (once per jar version), copies libOpenCL.so.1 from org.bytedeco:opencl:${OPENCL_PRESET_VERSION}
+# the build tree (once per jar version), copies libOpenCL.so.1 from org.bytedeco:opencl:${OPENCL_VERSION}
 # beside libdnnl.so.3 (libdnnl.so.3 has RUNPATH $ORIGIN/ and needs it), and returns the directory holding
 # libdnnl.so.3 / libgomp.so.1 / libOpenCL.so.1 and the include directory.
 function(dnnl_from_jar lib_dir_var include_dir_var)
   set(_plat "${DNNL_PRESET_PLATFORM}")
   set(_dnnl_jar "${M2_REPOSITORY}/org/bytedeco/dnnl/${DNNL_PRESET_VERSION}/dnnl-${DNNL_PRESET_VERSION}-${_plat}.jar")
-  set(_ocl_jar "${M2_REPOSITORY}/org/bytedeco/opencl/${OPENCL_PRESET_VERSION}/opencl-${OPENCL_PRESET_VERSION}-${_plat}.jar")
+  set(_ocl_jar "${M2_REPOSITORY}/org/bytedeco/opencl/${OPENCL_VERSION}/opencl-${OPENCL_VERSION}-${_plat}.jar")
   foreach(_jar IN ITEMS "${_dnnl_jar}" "${_ocl_jar}")
     if(NOT EXISTS "${_jar}")
       message(FATAL_ERROR

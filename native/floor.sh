@@ -10,7 +10,10 @@ build="$native/build"
 mkdir -p "$build"
 
 configure=(cmake -S "$root/cmake" -B "$build" -DCMAKE_BUILD_TYPE=Release)
-if [[ -n "${FLOOR_DNNL_VERSION:-}" ]]; then configure+=("-DDNNL_PRESET_VERSION=$FLOOR_DNNL_VERSION"); fi
+# The version is a cache variable; without FLOOR_DNNL_VERSION drop it so that the default applies again, rather
+# than whatever an earlier FLOOR_DNNL_VERSION left in the cache.
+if [[ -n "${FLOOR_DNNL_VERSION:-}" ]]; then configure+=("-DDNNL_PRESET_VERSION=$FLOOR_DNNL_VERSION")
+else configure+=(-UDNNL_PRESET_VERSION); fi
 # shellcheck disable=SC2206
 if [[ -n "${FLOOR_CMAKE_ARGS:-}" ]]; then configure+=($FLOOR_CMAKE_ARGS); fi
 
