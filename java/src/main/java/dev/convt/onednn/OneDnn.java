@@ -69,24 +69,31 @@ public final class OneDnn {
             + "-Djavacpp.platform=" + platform + "), or add org.bytedeco:dnnl-platform";
     }
 
-    /** Whether the oneDNN natives loaded and a CPU engine could be created. */
+    /** {@return whether the oneDNN natives loaded and a CPU engine could be created} */
     public static boolean isAvailable() {
         return Holder.CAUSE == null;
     }
 
-    /** Why oneDNN is unavailable, or {@code null} when it is available. */
+    /** {@return why oneDNN is unavailable (the message says how to fix it), or {@code null} when it is available} */
     public static Throwable unavailabilityCause() {
         return Holder.CAUSE;
     }
 
-    /** Throws {@link UnsupportedOperationException} carrying the cause when oneDNN is unavailable. */
+    /**
+     * Fails fast when oneDNN cannot be used.
+     *
+     * @throws UnsupportedOperationException carrying the cause when oneDNN is unavailable
+     */
     public static void ensureAvailability() {
         if (!isAvailable()) {
             throw new UnsupportedOperationException("backend 'onednn' is not available: " + Holder.CAUSE, Holder.CAUSE);
         }
     }
 
-    /** {@code oneDNN 3.8.1 (isa avx2, 2 threads)}, or the cause when unavailable. */
+    /**
+     * {@return the oneDNN loaded, e.g. {@code oneDNN 3.8.1, CPU engine, ISA avx2, platform linux-x86_64}, or
+     * {@code unavailable: } and the cause}
+     */
     public static String describe() {
         return isAvailable() ? OneDnnRuntime.describe() : "unavailable: " + Holder.CAUSE;
     }
