@@ -10,6 +10,13 @@ import java.util.Objects;
 /**
  * The factory of interchangeable backends, and the one place that chooses between them.
  *
+ * <pre>{@code
+ * Backends.Selection s = Backends.select(layer);   // e.g. "onednn (auto: oneDNN is available and supports the layer)"
+ * try (CompiledConvTranspose op = s.backend().compile(layer, weight, bias)) {
+ *     Tensor y = op.forward(x);
+ * }
+ * }</pre>
+ *
  * <p>The choice comes from {@code -Dconvt.backend=auto|reference|onednn}, else the {@code CONVT_BACKEND} environment
  * variable, else {@code auto}. {@code auto} takes oneDNN when it loaded and supports the layer, otherwise the Java
  * backend, and records why in {@link Selection#reason()}. A forced backend that cannot run throws with the cause;
@@ -21,13 +28,14 @@ public final class Backends {
     public static final String PROPERTY = "convt.backend";
     /** Environment variable read when {@link #PROPERTY} is not set. */
     public static final String ENV = "CONVT_BACKEND";
+    /** The default choice: oneDNN when it can run the layer, else the portable Java backend. */
     public static final String AUTO = "auto";
 
     private static final System.Logger LOG = System.getLogger(Backends.class.getName());
 
     private Backends() {}
 
-    /** The pure-Java reference backend (the oracle); always available. */
+    /** {@return the pure-Java reference backend (the oracle)} Always available. */
     public static Backend reference() {
         return ReferenceBackend.INSTANCE;
     }
@@ -37,22 +45,28 @@ public final class Backends {
         return reference();
     }
 
-    /** The oneDNN backend (check {@link Backend#isAvailable()}). */
+    /** {@return the oneDNN backend} Check {@link Backend#isAvailable()}. */
     public static Backend onednn() {
         return OneDnnBackend.INSTANCE;
     }
 
-    /** Every backend, available or not, the reference first. */
+    /** {@return every backend, available or not, the reference first} */
     public static List<Backend> all() {
         return List.of(reference(), onednn());
     }
 
-    /** The ids {@link #byId} accepts besides {@code auto}, in {@link #all()} order. */
+    /** {@return the ids {@link #byId} accepts besides {@code auto}, in {@link #all()} order} */
     public static List<String> ids() {
         return all().stream().map(Backend::id).toList();
     }
 
-    /** The backend with this id; {@link IllegalArgumentException} for an unknown one. */
+    /**
+     * Looks a backend up by id.
+     *
+     * @param id a backend id, case-insensitive ({@link #ids()})
+     * @return the backend with this id
+     * @throws IllegalArgumentException for an unknown id
+     */
     public static Backend byId(String id) {
         Objects.requireNonNull(id, "id");
         for (Backend b : all()) {
@@ -63,7 +77,7 @@ public final class Backends {
         throw new IllegalArgumentException("unknown backend '" + id + "'; expected one of auto, " + String.join(", ", ids()));
     }
 
-    /** The configured choice: the system property, else the environment variable, else {@code auto}. */
+    /** {@return the configured choice: the system property, else the environment variable, else {@code auto}} */
     public static String configured() {
         String p = System.getProperty(PROPERTY);
         if (p != null && !p.isBlank()) {
@@ -76,7 +90,12 @@ public final class Backends {
         return AUTO;
     }
 
-    /** A chosen backend and why it was chosen. */
+    /**
+     * A chosen backend and why it was chosen.
+     *
+     * @param backend the backend chosen
+     * @param reason why, in a sentence (for logs, {@code convt run --verbose} and error messages)
+     */
     public record Selection(Backend backend, String reason) {
         @Override
         public String toString() {
@@ -84,7 +103,14 @@ public final class Backends {
         }
     }
 
-    /** Chooses a backend for {@code layer} as configured (see {@link #configured()}). */
+    /**
+     * Chooses a backend for {@code layer} as configured (see {@link #configured()}).
+     *
+     * @param layer the layer to run
+     * @return the backend and why it was chosen
+     * @throws IllegalArgumentException when the configured id is unknown
+     * @throws UnsupportedOperationException when a forced backend is unavailable or cannot run the layer
+     */
     public static Selection select(ConvTransposeLayer layer) {
         return select(configured(), layer);
     }
@@ -92,6 +118,9 @@ public final class Backends {
     /**
      * Chooses a backend for {@code layer}: {@code requested} is {@code auto} or a backend id.
      *
+     * @param requested {@code auto}, a backend id, or {@code null} for {@code auto}
+     * @param layer the layer to run
+     * @return the backend and why it was chosen
      * @throws IllegalArgumentException for an unknown id
      * @throws UnsupportedOperationException when a forced backend is unavailable or cannot run the layer
      */
@@ -122,7 +151,15 @@ public final class Backends {
         return s;
     }
 
-    /** Selects a backend as configured and compiles {@code layer} on it. */
+    /**
+     * Selects a backend as configured and compiles {@code layer} on it.
+     *
+     * @param layer the layer
+     * @param weight its weight, {@code [inChannels, outChannels/groups, *kernelSize]}
+     * @param bias its bias, {@code [outChannels]}, or {@code null}
+     * @return the compiled op; close it
+     * @see Backend#compile(ConvTransposeLayer, Tensor, Tensor)
+     */
     public static CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
         return select(layer).backend().compile(layer, weight, bias);
     }

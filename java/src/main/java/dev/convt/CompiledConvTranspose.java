@@ -11,6 +11,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>{@link #forward(Tensor, Tensor)} may be called from several threads at once. {@link #close()} is idempotent;
  * it waits for executions in flight, and any call after it throws {@link IllegalStateException}. Every input and
  * output shape is validated here, in Java, before a backend sees the data.
+ *
+ * <pre>{@code
+ * try (CompiledConvTranspose op = Backends.compile(layer, weight, bias)) {
+ *     op.prepare(8, 512, 4, 4);                           // optional: build for this shape ahead of time
+ *     Tensor y = Tensor.allocateDirect(op.outputShape(x));
+ *     op.forward(x, y);                                   // as often as needed, from any thread
+ * }
+ * }</pre>
  */
 public abstract class CompiledConvTranspose implements AutoCloseable {
 
@@ -26,13 +34,27 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     /** Last input shape seen and its output shape, so steady-state calls skip re-validation without allocating. */
     private volatile ShapePair lastShapes;
 
+    /**
+     * For backends.
+     *
+     * @param layer the layer this op computes
+     * @param backendId the id of the backend that runs it
+     * @param layout the layout of its input and output tensors
+     */
     protected CompiledConvTranspose(ConvTransposeLayer layer, String backendId, Layout layout) {
         this.layer = Objects.requireNonNull(layer, "layer");
         this.backendId = backendId;
         this.layout = Objects.requireNonNull(layout, "layout");
     }
 
-    /** Checks weight and bias tensors against a layer; backends call this before copying them. */
+    /**
+     * Checks weight and bias tensors against a layer; backends call this before copying them.
+     *
+     * @param layer the layer
+     * @param weight its weight, {@code [inChannels, outChannels/groups, *kernelSize]}
+     * @param bias its bias, {@code [outChannels]}, or {@code null}
+     * @throws IllegalArgumentException when a shape does not fit the layer
+     */
     protected static void checkParameters(ConvTransposeLayer layer, Tensor weight, Tensor bias) {
         Objects.requireNonNull(layer, "layer");
         Objects.requireNonNull(weight, "weight");
@@ -40,23 +62,30 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         layer.checkBiasShape(bias == null ? null : bias.shape());
     }
 
+    /** {@return the layer this op computes} */
     public final ConvTransposeLayer layer() { return layer; }
 
-    /** The backend that runs this op. */
+    /** {@return the id of the backend that runs this op} */
     public final String backendId() { return backendId; }
 
-    /** The layout of this op's input and output tensors. */
+    /** {@return the layout of this op's input and output tensors} */
     public final Layout layout() { return layout; }
 
     /**
      * The implementation inside the backend that ran (or was prepared) most recently, e.g. {@code brg_deconv:avx2}
      * for oneDNN, whose choice can depend on the input shape.
+     *
+     * @return the implementation's name
      */
     public abstract String implementation();
 
     /**
      * Builds whatever this op needs for inputs of {@code inputShape} ahead of the first {@code forward} (oneDNN: the
      * primitive and the weights in its preferred layout) and returns the implementation chosen for it.
+     *
+     * @param inputShape the shape of the inputs to come, in this op's {@link #layout()}
+     * @return the implementation chosen for that shape
+     * @throws IllegalArgumentException when the shape does not fit the layer
      */
     public final String prepare(long... inputShape) {
         checkOpen();
@@ -72,17 +101,35 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         }
     }
 
-    /** Backend hook for {@link #prepare}; the default has nothing to prepare. */
+    /**
+     * Backend hook for {@link #prepare}; the default has nothing to prepare.
+     *
+     * @param batch the batch size (1 for an unbatched input)
+     * @param spatialIn the input's spatial extents
+     * @return the implementation chosen for that shape
+     */
     protected String prepareShape(int batch, long[] spatialIn) {
         return implementation();
     }
 
-    /** Output shape for {@code input} (both in this op's {@link #layout()}), after validating it. */
+    /**
+     * Validates {@code input}'s shape and derives the output's.
+     *
+     * @param input an input tensor, in this op's {@link #layout()}
+     * @return the output shape, in the same layout
+     * @throws IllegalArgumentException when the input does not fit the layer
+     */
     public final long[] outputShape(Tensor input) {
         return shapesFor(Objects.requireNonNull(input, "input")).out.clone();
     }
 
-    /** Output shape for an input of {@code inputShape} (both in this op's {@link #layout()}), after validating it. */
+    /**
+     * Validates an input shape and derives the output's.
+     *
+     * @param inputShape an input shape, in this op's {@link #layout()}
+     * @return the output shape, in the same layout
+     * @throws IllegalArgumentException when the shape does not fit the layer
+     */
     public final long[] outputShape(long... inputShape) {
         return shapesFor(Objects.requireNonNull(inputShape, "inputShape").clone()).out.clone();
     }
@@ -90,6 +137,11 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     /**
      * Computes the transposed convolution of {@code input} ({@code [N, inChannels, *spatial]} or unbatched
      * {@code [inChannels, *spatial]}) into a new tensor, direct when the input is direct.
+     *
+     * @param input the input, in this op's {@link #layout()}
+     * @return a new output tensor
+     * @throws IllegalArgumentException when the input does not fit the layer
+     * @throws IllegalStateException when this op is closed
      */
     public final Tensor forward(Tensor input) {
         Objects.requireNonNull(input, "input");
@@ -103,6 +155,11 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      * Computes into {@code output}, which must have exactly the {@link #outputShape output shape}, be writable, and
      * not share storage with {@code input}. With direct tensors reused across calls this is the zero-copy,
      * allocation-free path.
+     *
+     * @param input the input, in this op's {@link #layout()}
+     * @param output where the result goes, overwritten
+     * @throws IllegalArgumentException when a tensor does not fit the layer or the output is not writable
+     * @throws IllegalStateException when this op is closed
      */
     public final void forward(Tensor input, Tensor output) {
         Objects.requireNonNull(input, "input");
@@ -134,6 +191,11 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      * Runs the backend on validated tensors. {@code input} is {@code [batch, inChannels, *spatialIn]} or its
      * unbatched form (same element order) in this op's {@link #layout()} ({@code [batch, *spatialIn, inChannels]}
      * for channels-last), {@code output} the matching output.
+     *
+     * @param input the validated input
+     * @param output the validated output, to be overwritten
+     * @param batch the batch size (1 for an unbatched input)
+     * @param spatialIn the input's spatial extents
      */
     protected abstract void execute(Tensor input, Tensor output, int batch, long[] spatialIn);
 
@@ -151,6 +213,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         return new IllegalStateException("compiled op " + layer + " on " + backendId + " is closed");
     }
 
+    /** {@return whether {@link #close()} has been called} */
     public final boolean isClosed() {
         return (state.get() & CLOSED) != 0;
     }

@@ -83,7 +83,13 @@ public final class ConvTransposeLayer {
         }
     }
 
-    /** Starts a builder for a layer with {@code rank} spatial dimensions (1, 2 or 3). */
+    /**
+     * Starts a builder.
+     *
+     * @param rank the number of spatial dimensions: 1, 2 or 3 ({@code ConvTranspose1d}, {@code 2d}, {@code 3d})
+     * @return a builder with PyTorch's defaults for everything optional
+     * @throws IllegalArgumentException for another rank
+     */
     public static Builder builder(int rank) {
         if (rank < 1 || rank > 3) {
             throw new IllegalArgumentException("spatial rank must be 1, 2 or 3, but got " + rank);
@@ -107,7 +113,13 @@ public final class ConvTransposeLayer {
         return toBuilder().origin(origin).build();
     }
 
-    /** This layer with another output padding (for example the one {@link #outputPaddingFor} derived). */
+    /**
+     * Derives this layer with another output padding (for example the one {@link #outputPaddingFor} derived).
+     *
+     * @param outputPadding one value for every spatial dimension, or one per dimension
+     * @return the new layer
+     * @throws IllegalArgumentException when the output padding is invalid for this layer
+     */
     public ConvTransposeLayer withOutputPadding(int... outputPadding) {
         return toBuilder().outputPadding(outputPadding).build();
     }
@@ -205,6 +217,10 @@ public final class ConvTransposeLayer {
      * Checks an input shape, {@code [N, inChannels, *spatial]} or unbatched {@code [inChannels, *spatial]}, and
      * returns the output shape in the same form. Throws {@link IllegalArgumentException} with PyTorch's message when
      * the input does not fit the layer or the output would be empty.
+     *
+     * @param inputShape {@code [N, inChannels, *spatial]} or {@code [inChannels, *spatial]}
+     * @return the output shape, {@code [N, outChannels, *out]} or {@code [outChannels, *out]}
+     * @throws IllegalArgumentException when the input does not fit the layer
      */
     public long[] outputShape(long... inputShape) {
         Objects.requireNonNull(inputShape, "inputShape");
@@ -232,7 +248,13 @@ public final class ConvTransposeLayer {
         return out;
     }
 
-    /** The one shape formula: output length along spatial dimension {@code dim} for an input of length {@code in}. */
+    /**
+     * The one shape formula: the output length along one spatial dimension. Not validated: it may be below 1.
+     *
+     * @param dim the spatial dimension, {@code 0 <= dim < rank()}
+     * @param in the input length along it
+     * @return {@code (in - 1)*stride - padBegin - padEnd + dilation*(kernelSize - 1) + 1}
+     */
     public long outputSize(int dim, long in) {
         return (in - 1) * stride[dim] - padBegin(dim) - padEnd(dim) + (long) dilation[dim] * (kernelSize[dim] - 1) + 1;
     }
@@ -266,7 +288,12 @@ public final class ConvTransposeLayer {
         return batched;
     }
 
-    /** Checks a weight shape against {@link #weightShape()}. */
+    /**
+     * Checks a weight shape against {@link #weightShape()}.
+     *
+     * @param shape the weight's shape
+     * @throws IllegalArgumentException when it differs, naming both shapes
+     */
     public void checkWeightShape(long... shape) {
         Objects.requireNonNull(shape, "weight shape");
         if (!Arrays.equals(shape, weightShape())) {
@@ -277,7 +304,12 @@ public final class ConvTransposeLayer {
         }
     }
 
-    /** Checks a bias shape (or its absence, {@code null}) against this layer. */
+    /**
+     * Checks a bias shape (or its absence) against this layer.
+     *
+     * @param shape the bias's shape, or {@code null} for no bias
+     * @throws IllegalArgumentException when it does not fit {@link #bias()} and {@link #outChannels()}
+     */
     public void checkBiasShape(long[] shape) {
         if (!bias) {
             if (shape != null) {
@@ -301,6 +333,11 @@ public final class ConvTransposeLayer {
      * PyTorch's {@code forward(input, output_size=...)} rule: the output padding that makes the output exactly
      * {@code requestedOutputSize}, which is either the spatial sizes or the full {@code [N, C, *spatial]} shape.
      * This layer's own output padding is ignored, as PyTorch does. Use {@link #withOutputPadding} with the result.
+     *
+     * @param inputShape {@code [N, inChannels, *spatial]} or {@code [inChannels, *spatial]}
+     * @param requestedOutputSize the output's spatial sizes, or its full shape
+     * @return the output padding, one value per spatial dimension
+     * @throws IllegalArgumentException when no output padding gives that size
      */
     public int[] outputPaddingFor(long[] inputShape, long... requestedOutputSize) {
         if (explicitPads) {
@@ -357,14 +394,19 @@ public final class ConvTransposeLayer {
     // Accessors
     // ---------------------------------------------------------------------------------------------
 
-    /** Number of spatial dimensions: 1, 2 or 3. */
+    /** {@return the number of spatial dimensions: 1, 2 or 3} */
     public int rank() { return rank; }
+    /** {@return the input channels, PyTorch's {@code in_channels}} */
     public int inChannels() { return inChannels; }
+    /** {@return the output channels, PyTorch's {@code out_channels}} */
     public int outChannels() { return outChannels; }
+    /** {@return the number of groups; both channel counts are multiples of it} */
     public int groups() { return groups; }
-    /** Whether the layer has a bias of {@code [outChannels]}. */
+    /** {@return whether the layer has a bias of {@code [outChannels]}} */
     public boolean bias() { return bias; }
+    /** {@return the kernel size, one value per spatial dimension (a copy)} */
     public int[] kernelSize() { return kernelSize.clone(); }
+    /** {@return the stride, one value per spatial dimension (a copy)} */
     public int[] stride() { return stride.clone(); }
     /**
      * PyTorch's {@code padding}: for a layer built from padBegin/padEnd, the value that reproduces it
@@ -386,8 +428,17 @@ public final class ConvTransposeLayer {
         }
         return op;
     }
+    /** {@return the dilation, one value per spatial dimension (a copy)} */
     public int[] dilation() { return dilation.clone(); }
+    /**
+     * @param dim a spatial dimension, from 0
+     * @return the kernel size along it
+     */
     public int kernelSize(int dim) { return kernelSize[dim]; }
+    /**
+     * @param dim a spatial dimension, from 0
+     * @return the stride along it
+     */
     public int stride(int dim) { return stride[dim]; }
     /** {@link #padding()} along one dimension. */
     public int padding(int dim) {
@@ -456,7 +507,7 @@ public final class ConvTransposeLayer {
         return true;
     }
 
-    /** The weight shape {@code [inChannels, outChannels/groups, *kernelSize]}. */
+    /** {@return the weight shape {@code [inChannels, outChannels/groups, *kernelSize]}} */
     public long[] weightShape() {
         long[] shape = new long[rank + 2];
         shape[0] = inChannels;
@@ -467,7 +518,7 @@ public final class ConvTransposeLayer {
         return shape;
     }
 
-    /** Multiply-adds per output element: the reduction length that numerical tolerances scale with. */
+    /** {@return the multiply-adds per output element: the reduction length that numerical tolerances scale with} */
     public long reductionLength() {
         long r = inChannels / groups;
         for (int k : kernelSize) {
@@ -627,10 +678,27 @@ public final class ConvTransposeLayer {
             this.rank = rank;
         }
 
+        // Array-valued parameters take one value for every spatial dimension, or one per dimension.
+
+        /**
+         * @param inChannels PyTorch's {@code in_channels} (required)
+         * @return this builder
+         */
         public Builder inChannels(int inChannels) { this.inChannels = inChannels; inSet = true; return this; }
+        /**
+         * @param outChannels PyTorch's {@code out_channels} (required)
+         * @return this builder
+         */
         public Builder outChannels(int outChannels) { this.outChannels = outChannels; outSet = true; return this; }
-        /** One value for every spatial dimension, or one per dimension. */
+        /**
+         * @param kernelSize PyTorch's {@code kernel_size} (required)
+         * @return this builder
+         */
         public Builder kernelSize(int... kernelSize) { this.kernelSize = copy(kernelSize); return this; }
+        /**
+         * @param stride PyTorch's {@code stride} (default 1)
+         * @return this builder
+         */
         public Builder stride(int... stride) { this.stride = copy(stride); return this; }
         public Builder padding(int... padding) { this.padding = copy(padding); paddingSet = true; return this; }
         public Builder outputPadding(int... outputPadding) {
@@ -648,15 +716,32 @@ public final class ConvTransposeLayer {
         public Builder padEnd(int... padEnd) { this.padEnd = copy(padEnd); return this; }
         /** Records where the layer came from, for {@link #describe()}. */
         public Builder origin(LayerOrigin origin) { this.origin = origin; return this; }
+        /**
+         * @param dilation PyTorch's {@code dilation} (default 1)
+         * @return this builder
+         */
         public Builder dilation(int... dilation) { this.dilation = copy(dilation); return this; }
+        /**
+         * @param groups PyTorch's {@code groups} (default 1)
+         * @return this builder
+         */
         public Builder groups(int groups) { this.groups = groups; return this; }
+        /**
+         * @param bias PyTorch's {@code bias} (default true)
+         * @return this builder
+         */
         public Builder bias(boolean bias) { this.bias = bias; return this; }
 
         private static int[] copy(int[] v) {
             return v == null ? null : v.clone();
         }
 
-        /** Validates and builds; throws {@link IllegalArgumentException} naming the offending parameter. */
+        /**
+         * Validates and builds.
+         *
+         * @return the layer
+         * @throws IllegalArgumentException naming the offending parameter and its value
+         */
         public ConvTransposeLayer build() {
             if (!inSet) {
                 throw new IllegalArgumentException("in_channels must be set");

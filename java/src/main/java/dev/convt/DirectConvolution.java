@@ -18,6 +18,16 @@ public final class DirectConvolution {
      * {@code conv(input, weight)} for a batched {@code input [N, C, *spatial]} and {@code weight [K, C/groups, *k]},
      * giving {@code [N, K, *out]}. {@code outSpatial}, when not {@code null}, fixes the output sizes (positions past
      * PyTorch's {@code floor((in + 2p - d(k-1) - 1)/s) + 1} read padding); otherwise that formula decides.
+     *
+     * @param input {@code [N, C, *spatial]}
+     * @param weight {@code [K, C/groups, *k]}
+     * @param stride one value per spatial dimension
+     * @param padding one value per spatial dimension
+     * @param dilation one value per spatial dimension
+     * @param groups the number of groups
+     * @param outSpatial the output's spatial sizes, or {@code null} for PyTorch's
+     * @return the convolution, {@code [N, K, *out]}
+     * @throws IllegalArgumentException when the shapes do not fit together
      */
     public static Tensor conv(Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, int groups,
                               long[] outSpatial) {

@@ -4,7 +4,10 @@ package dev.convt;
 public final class Floats {
     private Floats() {}
 
-    /** A float without a trailing {@code .0} when it is integral: {@code 4} rather than {@code 4.0}. */
+    /**
+     * @param v a value
+     * @return it without a trailing {@code .0} when it is integral: {@code 4} rather than {@code 4.0}
+     */
     public static String format(float v) {
         if (v == Math.rint(v) && !Float.isInfinite(v) && Math.abs(v) < 1e7f) {
             return Long.toString((long) v);
@@ -12,7 +15,10 @@ public final class Floats {
         return Float.toString(v);
     }
 
-    /** {@code [1, 2, 4]} for the given values. */
+    /**
+     * @param values some values
+     * @return them as {@code [1, 2, 4.5]}
+     */
     public static String format(float[] values) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < values.length; i++) {

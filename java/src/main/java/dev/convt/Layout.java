@@ -17,14 +17,26 @@ import java.util.Objects;
  * <p>A tensor's shape is always given in its layout's order (a channels-last tensor of 8 images of 32x32 with 3
  * channels has shape {@code [8, 32, 32, 3]}). Validation and error messages work on the channels-first form, which
  * is what {@link ConvTransposeLayer#outputShape} takes; this class is the one place that converts between the two.
+ *
+ * <pre>{@code
+ * try (CompiledConvTranspose op = Backends.select(layer).backend().compile(layer, weight, bias, Layout.CHANNELS_LAST)) {
+ *     Tensor y = op.forward(xNhwc);                                   // [N, H, W, C] in, [N, H', W', C'] out
+ * }
+ * }</pre>
  */
 public enum Layout {
+    /** {@code [N, C, *spatial]}: PyTorch's and ONNX's order, the default. */
     CHANNELS_FIRST,
+    /** {@code [N, *spatial, C]}: Keras's default. */
     CHANNELS_LAST;
 
     /**
      * {@code shape} (in this layout) as channels-first. A shape whose length is neither {@code rank + 1} nor
      * {@code rank + 2} is returned unchanged, so that {@link ConvTransposeLayer#outputShape} reports it.
+     *
+     * @param shape a shape in this layout
+     * @param rank the number of spatial dimensions
+     * @return the channels-first shape (a new array)
      */
     public long[] toChannelsFirst(long[] shape, int rank) {
         Objects.requireNonNull(shape, "shape");
@@ -39,7 +51,13 @@ public enum Layout {
         return out;
     }
 
-    /** The inverse of {@link #toChannelsFirst}: a channels-first {@code shape} in this layout's order. */
+    /**
+     * The inverse of {@link #toChannelsFirst}.
+     *
+     * @param shape a channels-first shape
+     * @param rank the number of spatial dimensions
+     * @return the shape in this layout's order (a new array)
+     */
     public long[] fromChannelsFirst(long[] shape, int rank) {
         Objects.requireNonNull(shape, "shape");
         if (this == CHANNELS_FIRST || !fits(shape, rank)) {
@@ -56,6 +74,12 @@ public enum Layout {
     /**
      * A new heap tensor holding {@code t} (in this layout, {@code rank} spatial dimensions, batched or not) in
      * {@code target}'s order: the explicit conversion between layouts.
+     *
+     * @param t a tensor in this layout
+     * @param target the layout wanted
+     * @param rank the number of spatial dimensions
+     * @return a new heap tensor in {@code target}'s layout
+     * @throws IllegalArgumentException when the tensor's rank does not fit {@code rank}
      */
     public Tensor convert(Tensor t, Layout target, int rank) {
         Objects.requireNonNull(t, "t");
@@ -95,7 +119,10 @@ public enum Layout {
         return shape.length == rank + 1 || shape.length == rank + 2;
     }
 
-    /** {@code NCHW}-style name for a rank: {@code NCW, NCHW, NCDHW} or {@code NWC, NHWC, NDHWC}. */
+    /**
+     * @param rank the number of spatial dimensions
+     * @return the {@code NCHW}-style name: {@code NCW, NCHW, NCDHW} or {@code NWC, NHWC, NDHWC}
+     */
     public String formatName(int rank) {
         String spatial = rank == 1 ? "W" : rank == 2 ? "HW" : "DHW";
         return this == CHANNELS_FIRST ? "NC" + spatial : "N" + spatial + "C";

@@ -19,6 +19,11 @@ import java.util.regex.Pattern;
  *
  * <p>Anything else (Fortran order, big-endian, other dtypes, a truncated or malformed file) is refused with an
  * {@link NpyFormatException} naming the file and the problem.
+ *
+ * <pre>{@code
+ * Tensor x = Npy.read(Path.of("x.npy"));      // e.g. from numpy.save("x.npy", a.astype("float32"))
+ * Npy.write(Path.of("y.npy"), op.forward(x));
+ * }</pre>
  */
 public final class Npy {
 
@@ -31,12 +36,23 @@ public final class Npy {
 
     /** Thrown for a file that is not a readable {@code .npy} of a supported kind. */
     public static final class NpyFormatException extends IOException {
+        /**
+         * @param file the file
+         * @param problem what is wrong with it
+         */
         public NpyFormatException(Path file, String problem) {
             super(file + ": " + problem);
         }
     }
 
-    /** Reads a {@code .npy} file into a heap tensor. */
+    /**
+     * Reads a {@code .npy} file into a heap tensor.
+     *
+     * @param file the file
+     * @return its contents, as float32
+     * @throws NpyFormatException when it is not a supported {@code .npy}
+     * @throws IOException when it cannot be read
+     */
     public static Tensor read(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -158,6 +174,10 @@ public final class Npy {
      * Writes {@code tensor} as a little-endian float32 C-order {@code .npy} (format 1.0, or 2.0 when the header is
      * too long for 1.0). The file is written to a temporary sibling and moved into place, so a failure never leaves
      * a partial file at {@code file}.
+     *
+     * @param file where to write
+     * @param tensor what to write
+     * @throws IOException when writing fails
      */
     public static void write(Path file, Tensor tensor) throws IOException {
         long[] shape = tensor.shape();

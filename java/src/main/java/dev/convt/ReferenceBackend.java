@@ -11,9 +11,16 @@ package dev.convt;
  * <p>This backend is written to be read, not to be fast; every other backend is checked against it. Ranks 1 and 2
  * run as rank 3 with leading spatial dimensions of size 1 (kernel 1, stride 1, no padding), which changes nothing.
  * A channels-last op differs only in where it reads each input element and writes each output element.
+ *
+ * <pre>{@code
+ * try (CompiledConvTranspose oracle = Backends.reference().compile(layer, weight, bias)) {
+ *     Tensor expected = oracle.forward(x);
+ * }
+ * }</pre>
  */
 public final class ReferenceBackend implements Backend {
 
+    /** This backend's id. */
     public static final String ID = "reference";
 
     static final ReferenceBackend INSTANCE = new ReferenceBackend();

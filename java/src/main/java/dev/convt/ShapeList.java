@@ -30,38 +30,60 @@ import java.util.Objects;
  * Keys: {@code n} (batch, default 1), {@code cin}, {@code cout}, {@code in} (spatial sizes joined by {@code x}; their
  * count is the rank), {@code k}, {@code s}, {@code p}, {@code op} (output padding), {@code d} (dilation) (each one
  * value for every axis or one per axis joined by {@code x}), {@code g} (groups) and {@code bias} ({@code 1}/{@code 0}).
+ *
+ * <pre>{@code
+ * ShapeList.Shape s = ShapeList.builtIn().get("dcgan_g2");
+ * try (CompiledConvTranspose op = Backends.compile(s.layer(), Tensor.zeros(s.layer().weightShape()), null)) { ... }
+ * }</pre>
  */
 public final class ShapeList {
 
     /** Class-path resource holding the built-in list (a copy of {@code bench/shapes.txt} made by the build). */
     public static final String BUILT_IN = "/dev/convt/shapes.txt";
 
-    /** One named benchmark case: a layer and a channels-first input shape {@code [n, cin, *in]}. */
+    /**
+     * One named benchmark case.
+     *
+     * @param name its name in the list
+     * @param layer the layer
+     * @param inputShape its channels-first input shape {@code [n, cin, *in]}
+     */
     public record Shape(String name, ConvTransposeLayer layer, long[] inputShape) {
+        /**
+         * Copies the input shape, so that the record stays immutable.
+         *
+         * @param name its name in the list
+         * @param layer the layer
+         * @param inputShape its channels-first input shape {@code [n, cin, *in]}
+         */
         public Shape {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(layer, "layer");
             inputShape = inputShape.clone();
         }
 
+        /** {@return the channels-first input shape {@code [n, cin, *in]} (a copy)} */
         @Override
         public long[] inputShape() {
             return inputShape.clone();
         }
 
-        /** Batch size. */
+        /** {@return the batch size} */
         public long batch() {
             return inputShape[0];
         }
 
-        /** This shape with another batch size. */
+        /**
+         * @param n a batch size
+         * @return this shape with that batch size
+         */
         public Shape withBatch(long n) {
             long[] in = inputShape.clone();
             in[0] = n;
             return new Shape(name, layer, in);
         }
 
-        /** Floating-point operations of one forward: {@code 2 * N * Cin * Cout/groups * prod(k) * prod(in)}. */
+        /** {@return the floating-point operations of one forward: {@code 2 * N * Cin * Cout/groups * prod(k) * prod(in)}} */
         public double flops() {
             double f = 2.0 * inputShape[0] * layer.inChannels() * (layer.outChannels() / layer.groups());
             for (int i = 0; i < layer.rank(); i++) {
@@ -82,7 +104,7 @@ public final class ShapeList {
         this.shapes = shapes;
     }
 
-    /** The list bundled with the library. */
+    /** {@return the list bundled with the library} */
     public static ShapeList builtIn() {
         try (InputStream in = ShapeList.class.getResourceAsStream(BUILT_IN)) {
             if (in == null) {
@@ -94,14 +116,29 @@ public final class ShapeList {
         }
     }
 
-    /** Reads a shape list file; {@link IllegalArgumentException} names the file and line of any error. */
+    /**
+     * Reads a shape list file.
+     *
+     * @param file the file
+     * @return its shapes
+     * @throws IOException when it cannot be read
+     * @throws IllegalArgumentException naming the file and line of a malformed or invalid shape
+     */
     public static ShapeList read(Path file) throws IOException {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             return parse(r, file.toString());
         }
     }
 
-    /** Parses a shape list; {@code source} names it in error messages. */
+    /**
+     * Parses a shape list.
+     *
+     * @param reader the text
+     * @param source what to call it in error messages
+     * @return its shapes
+     * @throws IOException when reading fails
+     * @throws IllegalArgumentException naming the source and line of a malformed or invalid shape
+     */
     public static ShapeList parse(Reader reader, String source) throws IOException {
         Map<String, Shape> out = new LinkedHashMap<>();
         BufferedReader br = new BufferedReader(reader);
@@ -204,17 +241,21 @@ public final class ShapeList {
         }
     }
 
-    /** Every shape, in file order. */
+    /** {@return every shape, in file order} */
     public List<Shape> all() {
         return List.copyOf(shapes.values());
     }
 
-    /** Shape names, in file order. */
+    /** {@return the shape names, in file order} */
     public List<String> names() {
         return List.copyOf(shapes.keySet());
     }
 
-    /** The shape called {@code name}; {@link IllegalArgumentException} listing the known names otherwise. */
+    /**
+     * @param name a shape's name
+     * @return the shape called {@code name}
+     * @throws IllegalArgumentException listing the known names when there is none
+     */
     public Shape get(String name) {
         Shape s = shapes.get(name);
         if (s == null) {
@@ -224,7 +265,11 @@ public final class ShapeList {
         return s;
     }
 
-    /** The shapes named in a comma-separated list, in the order given. */
+    /**
+     * @param commaSeparatedNames shape names joined by commas
+     * @return those shapes, in the order given
+     * @throws IllegalArgumentException listing the known names when one is unknown
+     */
     public List<Shape> select(String commaSeparatedNames) {
         List<Shape> out = new ArrayList<>();
         for (String n : commaSeparatedNames.split(",")) {

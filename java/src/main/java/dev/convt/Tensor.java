@@ -11,6 +11,12 @@ import java.util.Objects;
  *
  * <p>The shape is fixed; the elements are mutable and shared with the buffer or array the tensor wraps. Direct
  * tensors ({@link #allocateDirect}) are the zero-copy path into native backends; heap tensors cost one copy each way.
+ *
+ * <pre>{@code
+ * Tensor x = Tensor.of(new float[] {1, 0, 1, 1, 0, 1, 0}, 1, 1, 7);   // a copy, shape [1, 1, 7]
+ * Tensor y = Tensor.allocateDirect(8, 256, 8, 8);                       // zeros, native memory
+ * float[] values = y.toArray();
+ * }</pre>
  */
 public final class Tensor {
 
@@ -25,20 +31,39 @@ public final class Tensor {
         this.data = data;
     }
 
-    /** A heap tensor of zeros. */
+    /**
+     * Allocates a heap tensor of zeros.
+     *
+     * @param shape its shape
+     * @return the tensor
+     * @throws IllegalArgumentException for a negative dimension or more than {@link #MAX_ELEMENTS} elements
+     */
     public static Tensor zeros(long... shape) {
         long n = checkedCount(shape);
         return new Tensor(shape.clone(), FloatBuffer.wrap(new float[(int) n]));
     }
 
-    /** A tensor of zeros in a direct, native-order buffer (the zero-copy path into native backends). */
+    /**
+     * Allocates a tensor of zeros in a direct, native-order buffer (the zero-copy path into native backends).
+     *
+     * @param shape its shape
+     * @return the tensor
+     * @throws IllegalArgumentException for a negative dimension or more than {@link #MAX_ELEMENTS} elements
+     */
     public static Tensor allocateDirect(long... shape) {
         long n = checkedCount(shape);
         FloatBuffer buf = ByteBuffer.allocateDirect((int) n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
         return new Tensor(shape.clone(), buf);
     }
 
-    /** Wraps {@code data} without copying; its length must equal the shape's element count. */
+    /**
+     * Wraps {@code data} without copying: writes to either show in the other.
+     *
+     * @param data the elements in row-major order; its length must equal the shape's element count
+     * @param shape the shape
+     * @return the tensor
+     * @throws IllegalArgumentException when the length and the shape disagree
+     */
     public static Tensor wrap(float[] data, long... shape) {
         Objects.requireNonNull(data, "data");
         long n = checkedCount(shape);
@@ -49,7 +74,14 @@ public final class Tensor {
         return new Tensor(shape.clone(), FloatBuffer.wrap(data));
     }
 
-    /** A heap tensor holding a copy of {@code data}. */
+    /**
+     * Copies {@code data} into a new heap tensor.
+     *
+     * @param data the elements in row-major order; its length must equal the shape's element count
+     * @param shape the shape
+     * @return the tensor
+     * @throws IllegalArgumentException when the length and the shape disagree
+     */
     public static Tensor of(float[] data, long... shape) {
         Objects.requireNonNull(data, "data");
         return wrap(data.clone(), shape);
@@ -58,6 +90,11 @@ public final class Tensor {
     /**
      * Wraps the remaining elements of {@code buffer} (from its position to its limit) without copying. A direct
      * buffer must be in native byte order, as native backends read it in place.
+     *
+     * @param buffer the elements in row-major order
+     * @param shape the shape; its element count must equal the buffer's remaining elements
+     * @return the tensor
+     * @throws IllegalArgumentException when the sizes disagree or a direct buffer is not in native order
      */
     public static Tensor wrap(FloatBuffer buffer, long... shape) {
         Objects.requireNonNull(buffer, "buffer");
@@ -73,7 +110,13 @@ public final class Tensor {
         return new Tensor(shape.clone(), buffer.slice());
     }
 
-    /** Element count of a shape, with every dimension checked to be non-negative. */
+    /**
+     * Counts the elements of a shape.
+     *
+     * @param shape the shape
+     * @return the product of its dimensions ({@link Long#MAX_VALUE} when that overflows)
+     * @throws IllegalArgumentException for a negative dimension
+     */
     public static long elementCount(long... shape) {
         Objects.requireNonNull(shape, "shape");
         long n = 1;
@@ -98,15 +141,28 @@ public final class Tensor {
         return n;
     }
 
+    /** {@return the shape (a copy)} */
     public long[] shape() { return shape.clone(); }
+    /** {@return the number of dimensions} */
     public int rank() { return shape.length; }
+    /**
+     * @param i a dimension, from 0
+     * @return the size along it
+     */
     public long dim(int i) { return shape[i]; }
+    /** {@return the number of elements} */
     public int elementCount() { return data.capacity(); }
+    /** {@return whether the elements live in a direct (native) buffer} */
     public boolean isDirect() { return data.isDirect(); }
-    /** Whether the tensor wraps a read-only buffer (it can then be an input, never an output). */
+    /** {@return whether the tensor wraps a read-only buffer} It can then be an input, never an output. */
     public boolean isReadOnly() { return data.isReadOnly(); }
 
-    /** Whether this tensor has exactly this shape (allocation-free: forward() calls it on every call). */
+    /**
+     * Compares shapes without allocating ({@code forward} calls it on every call).
+     *
+     * @param other a shape
+     * @return whether this tensor has exactly that shape
+     */
     public boolean hasShape(long... other) {
         return Arrays.equals(shape, other);
     }
@@ -114,22 +170,38 @@ public final class Tensor {
     /**
      * The elements, as a new view (position 0, limit {@link #elementCount()}) sharing this tensor's storage; index
      * it absolutely.
+     *
+     * @return the view
      */
     public FloatBuffer buffer() {
         return data.duplicate();
     }
 
-    /** Element at a flat (row-major) index. */
+    /**
+     * @param flatIndex a row-major index, from 0
+     * @return the element there
+     */
     public float get(int flatIndex) {
         return data.get(flatIndex);
     }
 
-    /** Sets the element at a flat (row-major) index. */
+    /**
+     * Sets one element.
+     *
+     * @param flatIndex a row-major index, from 0
+     * @param value its new value
+     */
     public void set(int flatIndex, float value) {
         data.put(flatIndex, value);
     }
 
-    /** Copies {@code src} into this tensor; its length must equal {@link #elementCount()}. */
+    /**
+     * Copies {@code src} into this tensor.
+     *
+     * @param src the elements in row-major order; its length must equal {@link #elementCount()}
+     * @return this tensor
+     * @throws IllegalArgumentException when the lengths differ
+     */
     public Tensor copyFrom(float[] src) {
         Objects.requireNonNull(src, "src");
         if (src.length != elementCount()) {
@@ -140,7 +212,12 @@ public final class Tensor {
         return this;
     }
 
-    /** Copies this tensor's elements into {@code dst}; its length must equal {@link #elementCount()}. */
+    /**
+     * Copies this tensor's elements into {@code dst}.
+     *
+     * @param dst the destination; its length must equal {@link #elementCount()}
+     * @throws IllegalArgumentException when the lengths differ
+     */
     public void copyTo(float[] dst) {
         Objects.requireNonNull(dst, "dst");
         if (dst.length != elementCount()) {
@@ -165,14 +242,20 @@ public final class Tensor {
         data.put(0, src, 0, data.capacity());
     }
 
-    /** A new array holding a copy of the elements. */
+    /** {@return a new array holding a copy of the elements, in row-major order} */
     public float[] toArray() {
         float[] out = new float[elementCount()];
         copyTo(out);
         return out;
     }
 
-    /** The same elements (shared, not copied) under another shape with the same element count. */
+    /**
+     * Views the same elements (shared, not copied) under another shape.
+     *
+     * @param newShape a shape with the same element count
+     * @return the view
+     * @throws IllegalArgumentException when the element counts differ
+     */
     public Tensor reshape(long... newShape) {
         long n = checkedCount(newShape);
         if (n != elementCount()) {

@@ -10,6 +10,11 @@ import java.util.Arrays;
  * {@code L}. The check is {@code max|got - ref| <= rtol * max(max|ref|, 1)} with
  * {@code rtol = max(1e-6, 4 * L * 2^-24)}: loose enough for any summation order, tight enough that a wrong index,
  * a missing tap or a dropped bias (errors of the order of the values themselves) cannot pass.
+ *
+ * <pre>{@code
+ * Tolerance.Report r = Tolerance.forLayer(layer).compare(referenceOutput, oneDnnOutput);
+ * if (!r.ok()) throw new AssertionError("max abs diff " + r.maxAbs() + " > " + r.allowedAbs());
+ * }</pre>
  */
 public final class Tolerance {
 
@@ -23,16 +28,35 @@ public final class Tolerance {
         this.rtol = Math.max(1e-6, 4.0 * reductionLength * EPS32);
     }
 
+    /**
+     * @param layer a layer
+     * @return the tolerance for its outputs
+     */
     public static Tolerance forLayer(ConvTransposeLayer layer) {
         return new Tolerance(layer.reductionLength());
     }
 
+    /** {@return the relative tolerance, {@code max(1e-6, 4 * L * 2^-24)}} */
     public double rtol() { return rtol; }
 
-    /** Result of a comparison: the largest absolute difference, it relative to the output's scale, and the verdict. */
+    /**
+     * Result of a comparison.
+     *
+     * @param maxAbs the largest absolute difference (NaN when either side has a NaN)
+     * @param maxRel {@code maxAbs} relative to the output's scale, {@code max(max|ref|, 1)}
+     * @param allowedAbs the largest absolute difference allowed
+     * @param ok the verdict
+     */
     public record Report(double maxAbs, double maxRel, double allowedAbs, boolean ok) {}
 
-    /** Compares {@code got} with {@code reference}; shapes must match. NaN anywhere fails. */
+    /**
+     * Compares {@code got} with {@code reference}. NaN anywhere fails.
+     *
+     * @param reference the reference backend's output
+     * @param got another backend's output, of the same shape
+     * @return the differences and the verdict
+     * @throws IllegalArgumentException when the shapes differ
+     */
     public Report compare(Tensor reference, Tensor got) {
         if (!Arrays.equals(reference.shape(), got.shape())) {
             throw new IllegalArgumentException("cannot compare tensors of size " + Arrays.toString(reference.shape())

@@ -16,9 +16,12 @@ import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = ConvtCli.VersionProvider.class,
     description = "Run every available backend on the inputs and compare each with the Java reference; "
-        + "exit 1 if any difference exceeds the tolerance.")
+        + "exit 1 if any difference exceeds the tolerance.",
+    footerHeading = "%nExample (exit code 0 when every backend agrees with the reference):%n",
+    footer = {"  convt check --input x.npy --weight w.npy --bias b.npy --stride 2 \\",
+              "      --padding 1"})
 final class CheckCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

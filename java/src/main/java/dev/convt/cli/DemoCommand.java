@@ -15,8 +15,10 @@ import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 
-@Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "The seed example: conv1d and conv_transpose1d of [1,0,1,1,0,1,0] on every available backend.")
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = ConvtCli.VersionProvider.class,
+    description = "The seed example: conv1d and conv_transpose1d of [1,0,1,1,0,1,0] on every available backend.",
+    footerHeading = "%nExample:%n",
+    footer = {"  convt demo        # the same as plain `convt`"})
 final class DemoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -14,8 +14,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "info", mixinStandardHelpOptions = true,
-    description = "Version, backends with their availability (and the cause when unavailable).")
+@Command(name = "info", mixinStandardHelpOptions = true, versionProvider = ConvtCli.VersionProvider.class,
+    description = "Version, backends with their availability (and the cause when unavailable).",
+    footerHeading = "%nExample:%n",
+    footer = {"  convt info        # which backend auto takes, and oneDNN's kernel"})
 final class InfoCommand implements Callable<Integer> {
     /** The DCGAN-style layer that {@code info} asks each backend about. */
     static final ConvTransposeLayer SAMPLE_LAYER = ConvTransposeLayer.builder(2).inChannels(512).outChannels(256)

@@ -18,8 +18,11 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 
-@Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Run a transposed convolution on .npy files and write the result as .npy.")
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = ConvtCli.VersionProvider.class,
+    description = "Run a transposed convolution on .npy files and write the result as .npy.",
+    footerHeading = "%nExample (ConvTranspose2d(512, 256, 4, stride=2, padding=1) on oneDNN):%n",
+    footer = {"  convt run --input x.npy --weight w.npy --bias b.npy --stride 2 --padding 1 \\",
+              "      --backend onednn --verbose --output y.npy"})
 final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -14,10 +14,17 @@ import java.util.List;
  * <p>f32 forward inference for rank 1, 2 and 3 with every hyperparameter the reference supports. A compiled op builds
  * its primitive once per input shape and keeps it; see {@link OneDnnOp}. This class touches no native code itself:
  * availability is decided by {@link OneDnn}.
+ *
+ * <pre>{@code
+ * // -Dconvt.backend=onednn does the same for Backends.compile; either way an unavailable oneDNN throws with the cause
+ * Backends.Selection s = Backends.select(OneDnnBackend.ID, layer);
+ * }</pre>
  */
 public final class OneDnnBackend implements Backend {
 
+    /** This backend's id. */
     public static final String ID = "onednn";
+    /** The one instance; {@link dev.convt.Backends#onednn()} returns it. */
     /** System property with the default route policy for ops compiled without one: {@code auto}, {@code rule} or a route id. */
     public static final String ROUTE_PROPERTY = "convt.onednn.route";
     public static final OneDnnBackend INSTANCE = new OneDnnBackend();

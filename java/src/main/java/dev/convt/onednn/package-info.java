@@ -1,0 +1,16 @@
+/**
+ * The oneDNN backend, through the JavaCPP Presets for oneDNN ({@code org.bytedeco:dnnl}).
+ *
+ * <p>{@link dev.convt.onednn.OneDnn} decides once per process whether the natives load, and says why not: a project
+ * depending on {@code dev.convt:convt} alone has the JavaCPP classes but no natives, and needs
+ * {@code dev.convt:convt-platform} (or {@code org.bytedeco:dnnl-platform}) to run here.
+ *
+ * <pre>{@code
+ * if (OneDnn.isAvailable()) {
+ *     System.out.println(OneDnn.describe());       // oneDNN 3.8.1, CPU engine, ISA avx2, platform linux-x86_64
+ * } else {
+ *     System.out.println(OneDnn.unavailabilityCause().getMessage());
+ * }
+ * }</pre>
+ */
+package dev.convt.onednn;
