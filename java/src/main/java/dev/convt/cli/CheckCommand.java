@@ -36,7 +36,7 @@ final class CheckCommand implements Callable<Integer> {
         ConvTransposeLayer layer = converted.layer();
         Tensor reference;
         try (CompiledConvTranspose ref = Backends.reference().compile(layer, options.weightTensor, options.biasTensor,
-                converted.layout())) {
+                options.layout)) {
             reference = ref.forward(options.inputTensor);
         }
         Tolerance tol = Tolerance.forLayer(layer);
@@ -55,7 +55,7 @@ final class CheckCommand implements Callable<Integer> {
                 continue;
             }
             try (CompiledConvTranspose op = backend.compile(layer, options.weightTensor, options.biasTensor,
-                    converted.layout())) {
+                    options.layout)) {
                 Tensor got = op.forward(options.inputTensor);
                 Tolerance.Report r = tol.compare(reference, got);
                 allOk &= r.ok();

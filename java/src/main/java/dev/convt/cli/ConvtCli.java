@@ -12,7 +12,7 @@ import java.nio.file.NoSuchFileException;
 import java.util.concurrent.Callable;
 
 /**
- * The {@code convt} command line: {@code demo} (the default), {@code run}, {@code check}, {@code info}. Every command
+ * The {@code convt} command line: {@code demo} (the default), {@code run}, {@code check}, {@code info}, {@code bench}. Every command
  * takes {@code --help}; {@code convt --version} prints the versions of convt, oneDNN and the JVM.
  *
  * <p>Exit codes: 0 success; 1 {@code check} found a backend outside tolerance; 2 bad arguments or inputs (one line
@@ -27,12 +27,13 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "convt", mixinStandardHelpOptions = true, versionProvider = ConvtCli.VersionProvider.class,
     description = "Transposed convolution (PyTorch ConvTranspose1d/2d/3d semantics) on oneDNN and in pure Java.",
-    subcommands = {DemoCommand.class, RunCommand.class, CheckCommand.class, InfoCommand.class},
+    subcommands = {DemoCommand.class, RunCommand.class, CheckCommand.class, InfoCommand.class, BenchCommand.class},
     footerHeading = "%nExamples (convt is java -jar java/target/convt.jar):%n",
     footer = {
         "  convt               # the demo, on every backend",
         "  convt info          # versions, backends, why one is unavailable",
         "  convt run --help    # a command's options, with an example",
+        "  convt bench --shape dcgan_g2,latency   # median ms and GFLOP/s per backend",
         "",
         "Exit codes: 0 success; 1 check found a backend outside the tolerance; 2 bad arguments or inputs."})
 public final class ConvtCli implements Callable<Integer> {

@@ -2,6 +2,7 @@ package dev.convt.cli;
 
 import dev.convt.ConvertedLayer;
 import dev.convt.Keras;
+import dev.convt.Layout;
 import dev.convt.Npy;
 import dev.convt.Onnx;
 import dev.convt.PyTorch;
@@ -89,6 +90,11 @@ final class LayerOptions {
         description = "onnx: reproduce ONNX Runtime (a negative total padding is clamped to 0) instead of the spec.")
     boolean ortCompat;
 
+    @Option(names = "--channels-last",
+        description = "pytorch/onnx: input and output channels-last ([N, *spatial, C]) instead of [N, C, *spatial] "
+            + "(keras: use --data-format).")
+    boolean channelsLast;
+
     // keras
     @Option(names = "--dilation-rate", paramLabel = "d", description = "keras: int or comma list (default 1).")
     String dilationRate;
@@ -105,6 +111,8 @@ final class LayerOptions {
         "keras", List.of("--strides", "--padding", "--output-padding", "--dilation-rate", "--data-format"));
 
     Tensor inputTensor;
+    /** The layout of the input and output files. */
+    Layout layout;
     /** The weight in the internal layout [Cin, Cout/groups, *k], whatever the convention. */
     Tensor weightTensor;
     Tensor biasTensor;
@@ -117,10 +125,17 @@ final class LayerOptions {
                 + "'");
         }
         checkFlagsBelongTo(conv);
+        if (channelsLast && conv.equals("keras")) {
+            throw new IllegalArgumentException("--channels-last is not a flag of --convention keras (use --data-format)");
+        }
         inputTensor = Npy.read(input);
         Tensor rawWeight = Npy.read(weight);
         biasTensor = bias == null ? null : Npy.read(bias);
         long[] biasShape = biasTensor == null ? null : biasTensor.shape();
+        // the converters read channels-first input shapes; a channels-last file is the same layer
+        long[] inputShape = channelsLast
+            ? Layout.CHANNELS_LAST.toChannelsFirst(inputTensor.shape(), rawWeight.rank() - 2)
+            : inputTensor.shape();
         ConvertedLayer converted;
         switch (conv) {
             case "onnx": {
@@ -133,7 +148,7 @@ final class LayerOptions {
                 if (outputPadding != null) a.outputPadding(longs("--output-padding", outputPadding));
                 if (outputShape != null) a.outputShape(longs("--output-shape", outputShape));
                 if (autoPad != null) a.autoPad(autoPad);
-                converted = Onnx.convTranspose(a, inputTensor.shape(), rawWeight.shape(), biasShape);
+                converted = Onnx.convTranspose(a, inputShape, rawWeight.shape(), biasShape);
                 break;
             }
             case "keras": {
@@ -154,10 +169,11 @@ final class LayerOptions {
                 if (dilation != null) a.dilation(ints("--dilation", dilation));
                 if (groups != null) a.groups(ints("--groups", String.valueOf(single("--groups", groups)))[0]);
                 if (outputSize != null) a.outputSize(longs("--output-size", outputSize));
-                converted = PyTorch.convTranspose(a, inputTensor.shape(), rawWeight.shape(), biasShape);
+                converted = PyTorch.convTranspose(a, inputShape, rawWeight.shape(), biasShape);
             }
         }
         weightTensor = converted.weight(rawWeight);
+        layout = channelsLast ? Layout.CHANNELS_LAST : converted.layout();
         return converted;
     }
 

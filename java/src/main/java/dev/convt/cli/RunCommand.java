@@ -48,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
         Backends.Selection selection = Backends.select(backend == null ? Backends.configured() : backend, layer);
         Tensor result;
         try (CompiledConvTranspose op = selection.backend().compile(layer, options.weightTensor, options.biasTensor,
-                converted.layout())) {
+                options.layout)) {
             result = op.forward(options.inputTensor);
             if (verbose) {
                 out.println(layer.describe());
