@@ -150,6 +150,15 @@ final class OneDnnOp extends CompiledConvTranspose {
         return true;
     }
 
+    /** Execution contexts alive over every cached shape (idle or running); for tests of the pool's cap. */
+    int liveExecutions() {
+        int n = 0;
+        for (Entry e : cache) {
+            n += e.plan().liveExecutions();
+        }
+        return n;
+    }
+
     @Override
     protected void release() {
         synchronized (lock) {
