@@ -101,6 +101,8 @@ public final class ConvTransposeLayer {
      * A builder pre-filled with this layer's values, to derive a variant: with {@code padding/outputPadding} for a
      * layer built from them, with {@code padBegin/padEnd} otherwise. The origin is not carried over (a variant is a
      * new layer).
+     *
+     * @return a new builder holding every parameter of this layer but its origin
      */
     public Builder toBuilder() {
         Builder b = new Builder(rank).inChannels(inChannels).outChannels(outChannels).kernelSize(kernelSize)
@@ -108,7 +110,12 @@ public final class ConvTransposeLayer {
         return explicitPads ? b.padBegin(padBegin).padEnd(padEnd) : b.padding(padding).outputPadding(outputPadding);
     }
 
-    /** This layer with {@code origin} recorded (for {@link #describe()}); equality ignores the origin. */
+    /**
+     * This layer with {@code origin} recorded (for {@link #describe()}); equality ignores the origin.
+     *
+     * @param origin where the layer came from, or {@code null} for none
+     * @return a new layer computing the same as this one, carrying {@code origin}
+     */
     public ConvTransposeLayer withOrigin(LayerOrigin origin) {
         return toBuilder().origin(origin).build();
     }
@@ -411,6 +418,9 @@ public final class ConvTransposeLayer {
     /**
      * PyTorch's {@code padding}: for a layer built from padBegin/padEnd, the value that reproduces it
      * ({@code padBegin}) when {@link #hasPyTorchForm()}, else {@link IllegalStateException}.
+     *
+     * @return the padding, one value per spatial dimension (a copy)
+     * @throws IllegalStateException when no PyTorch padding reproduces this layer ({@link #hasPyTorchForm()} false)
      */
     public int[] padding() {
         requirePyTorchForm("padding");
@@ -419,6 +429,10 @@ public final class ConvTransposeLayer {
     /**
      * PyTorch's {@code output_padding}: for a layer built from padBegin/padEnd, the value that reproduces it
      * ({@code padBegin - padEnd}) when {@link #hasPyTorchForm()}, else {@link IllegalStateException}.
+     *
+     * @return the output padding, one value per spatial dimension (a new array)
+     * @throws IllegalStateException when no PyTorch output padding reproduces this layer ({@link #hasPyTorchForm()}
+     *     false)
      */
     public int[] outputPadding() {
         requirePyTorchForm("output_padding");
@@ -440,51 +454,82 @@ public final class ConvTransposeLayer {
      * @return the stride along it
      */
     public int stride(int dim) { return stride[dim]; }
-    /** {@link #padding()} along one dimension. */
+    /**
+     * {@link #padding()} along one dimension.
+     *
+     * @param dim a spatial dimension, from 0
+     * @return PyTorch's {@code padding} along it
+     * @throws IllegalStateException when no PyTorch padding reproduces this layer ({@link #hasPyTorchForm()} false)
+     */
     public int padding(int dim) {
         requirePyTorchForm("padding");
         return padBegin[dim];
     }
-    /** {@link #outputPadding()} along one dimension. */
+    /**
+     * {@link #outputPadding()} along one dimension.
+     *
+     * @param dim a spatial dimension, from 0
+     * @return PyTorch's {@code output_padding} along it
+     * @throws IllegalStateException when no PyTorch output padding reproduces this layer ({@link #hasPyTorchForm()}
+     *     false)
+     */
     public int outputPadding(int dim) {
         requirePyTorchForm("output_padding");
         return padBegin[dim] - padEnd[dim];
     }
+    /**
+     * @param dim a spatial dimension, from 0
+     * @return the dilation along it
+     */
     public int dilation(int dim) { return dilation[dim]; }
 
     /**
      * Output positions cropped at the start of dimension {@code dim}: PyTorch's {@code padding}, or the value another
      * convention derived. Negative (other conventions only) when the output grows at the start.
+     *
+     * @param dim a spatial dimension, from 0
+     * @return the output positions cropped at the start of it (negative: added there)
      */
     public int padBegin(int dim) { return padBegin[dim]; }
 
     /**
      * Output positions cropped at the end of dimension {@code dim}: {@code padding - outputPadding} for PyTorch, or the
      * value another convention derived. Negative when the output grows at the end (those positions get only the bias).
+     *
+     * @param dim a spatial dimension, from 0
+     * @return the output positions cropped at the end of it (negative: added there)
      */
     public int padEnd(int dim) { return padEnd[dim]; }
 
-    /** {@link #padBegin(int)} for every dimension. */
+    /** {@return {@link #padBegin(int)} for every spatial dimension (a copy)} */
     public int[] padBegin() { return padBegin.clone(); }
 
-    /** {@link #padEnd(int)} for every dimension. */
+    /** {@return {@link #padEnd(int)} for every spatial dimension (a copy)} */
     public int[] padEnd() { return padEnd.clone(); }
 
     /**
      * Whether some {@code ConvTranspose{1,2,3}d(padding, output_padding)} computes exactly this layer:
      * {@code padBegin >= 0} and {@code 0 <= padBegin - padEnd < max(stride, dilation)} on every dimension. Always true
      * for a layer built from padding/output_padding; ONNX's SAME_UPPER with an odd total, for example, has none.
+     *
+     * @return whether {@link #padding()} and {@link #outputPadding()} exist for this layer
      */
     public boolean hasPyTorchForm() {
         return pyTorchForm();
     }
 
-    /** Whether this layer was built from {@code padBegin/padEnd} (another convention) rather than PyTorch's padding. */
+    /**
+     * {@return whether this layer was built from {@code padBegin/padEnd} (another convention) rather than PyTorch's
+     * padding}
+     */
     public boolean hasExplicitPads() {
         return explicitPads;
     }
 
-    /** Where the layer came from (convention, attributes, derivation), or {@code null} for a plain builder layer. */
+    /**
+     * {@return where the layer came from (convention, attributes, derivation), or {@code null} for a plain builder
+     * layer}
+     */
     public LayerOrigin origin() {
         return origin;
     }
@@ -587,6 +632,9 @@ public final class ConvTransposeLayer {
      * A few lines for people: the convention the layer came from and the attributes given, the derived
      * {@code padBegin/padEnd}, the output padding, and the output shape (when the layer was converted for an input
      * shape; see {@link #describe(long...)} otherwise). {@code convt run --verbose} prints it.
+     *
+     * @return the description, lines separated by {@code '\n'}, the last one ({@code layer: }, then
+     *     {@link #toString()}) without a line break
      */
     public String describe() {
         return origin != null ? describe(origin.inputShape()) : describe((long[]) null);
@@ -595,6 +643,10 @@ public final class ConvTransposeLayer {
     /**
      * As {@link #describe()}, with the output shape for {@code inputShape} (channels-first, or in the origin's layout
      * for a converted layer); {@code null} leaves the output shape out.
+     *
+     * @param inputShape the input shape to report the output shape for, or {@code null} for none
+     * @return the description, as {@link #describe()} formats it
+     * @throws IllegalArgumentException when {@code inputShape} does not fit the layer (see {@link #outputShape})
      */
     public String describe(long... inputShape) {
         StringBuilder sb = new StringBuilder();
@@ -700,7 +752,17 @@ public final class ConvTransposeLayer {
          * @return this builder
          */
         public Builder stride(int... stride) { this.stride = copy(stride); return this; }
+        /**
+         * @param padding PyTorch's {@code padding} (default 0): output positions cropped at both ends of each
+         *     dimension; not together with {@link #padBegin}/{@link #padEnd}
+         * @return this builder
+         */
         public Builder padding(int... padding) { this.padding = copy(padding); paddingSet = true; return this; }
+        /**
+         * @param outputPadding PyTorch's {@code output_padding} (default 0): output positions added back at the end
+         *     of each dimension, below {@code max(stride, dilation)}; not together with {@link #padBegin}/{@link #padEnd}
+         * @return this builder
+         */
         public Builder outputPadding(int... outputPadding) {
             this.outputPadding = copy(outputPadding);
             paddingSet = true;
@@ -710,11 +772,24 @@ public final class ConvTransposeLayer {
          * The internal form directly, for conventions other than PyTorch's: output positions cropped at the start of
          * each dimension (negative grows the output there). One value for every dimension, or one per dimension.
          * Set together with {@link #padEnd}, instead of {@link #padding}/{@link #outputPadding}.
+         *
+         * @param padBegin output positions cropped at the start of each dimension (negative: added there)
+         * @return this builder
          */
         public Builder padBegin(int... padBegin) { this.padBegin = copy(padBegin); return this; }
-        /** Output positions cropped at the end of each dimension (negative grows the output); see {@link #padBegin}. */
+        /**
+         * Output positions cropped at the end of each dimension (negative grows the output); see {@link #padBegin}.
+         *
+         * @param padEnd output positions cropped at the end of each dimension (negative: added there)
+         * @return this builder
+         */
         public Builder padEnd(int... padEnd) { this.padEnd = copy(padEnd); return this; }
-        /** Records where the layer came from, for {@link #describe()}. */
+        /**
+         * Records where the layer came from, for {@link #describe()}.
+         *
+         * @param origin where the layer came from, or {@code null} for none (the default)
+         * @return this builder
+         */
         public Builder origin(LayerOrigin origin) { this.origin = origin; return this; }
         /**
          * @param dilation PyTorch's {@code dilation} (default 1)

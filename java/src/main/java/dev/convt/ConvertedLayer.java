@@ -40,25 +40,34 @@ public final class ConvertedLayer {
             layer.rank());
     }
 
-    /** The internal layer; its {@link ConvTransposeLayer#describe()} tells the convention and the derivation. */
+    /** {@return the internal layer} Its {@link ConvTransposeLayer#describe()} tells the convention and the derivation. */
     public ConvTransposeLayer layer() { return layer; }
 
-    /** The layout of the framework's input and output tensors (Keras {@code channels_last}: {@code CHANNELS_LAST}). */
+    /**
+     * {@return the layout of the framework's input and output tensors (Keras {@code channels_last}:
+     * {@code CHANNELS_LAST})}
+     */
     public Layout layout() { return layout; }
 
-    /** How the framework stores the weight. */
+    /** {@return how the framework stores the weight} */
     public WeightLayout weightLayout() { return weightLayout; }
 
-    /** The input shape the layer was derived for, in {@link #layout()}. */
+    /** {@return the input shape the layer was derived for, in {@link #layout()} (a copy)} */
     public long[] inputShape() { return inputShape.clone(); }
 
-    /** The output shape for {@link #inputShape()}, in {@link #layout()}. */
+    /** {@return the output shape for {@link #inputShape()}, in {@link #layout()} (a copy)} */
     public long[] outputShape() { return outputShape.clone(); }
 
-    /** The framework's weight shape, in {@link #weightLayout()}. */
+    /** {@return the framework's weight shape, in {@link #weightLayout()} (a copy)} */
     public long[] weightShape() { return weightShape.clone(); }
 
-    /** The framework's weight converted to the internal layout {@code [Cin, Cout/groups, *k]} (a new tensor). */
+    /**
+     * The framework's weight converted to the internal layout {@code [Cin, Cout/groups, *k]} (a new tensor).
+     *
+     * @param frameworkWeight the weight as the framework stores it: {@link #weightShape()}, in {@link #weightLayout()}
+     * @return a new heap tensor holding it as {@code [Cin, Cout/groups, *k]}
+     * @throws IllegalArgumentException when its shape is not {@link #weightShape()}
+     */
     public Tensor weight(Tensor frameworkWeight) {
         Objects.requireNonNull(frameworkWeight, "weight");
         if (!frameworkWeight.hasShape(weightShape)) {
@@ -68,12 +77,30 @@ public final class ConvertedLayer {
         return weightLayout.toInternal(frameworkWeight);
     }
 
-    /** Compiles on {@code backend} with the framework's weight (converted here) and bias ({@code null} for none). */
+    /**
+     * Compiles on {@code backend} with the framework's weight (converted here) and bias ({@code null} for none).
+     *
+     * @param backend the backend to compile on
+     * @param frameworkWeight the weight as the framework stores it: {@link #weightShape()}, in {@link #weightLayout()}
+     * @param bias the bias, {@code [outChannels]}, or {@code null} for a layer without bias
+     * @return the compiled op, for input and output tensors in {@link #layout()}; the caller closes it
+     * @throws IllegalArgumentException when the weight or the bias does not fit the layer
+     * @throws UnsupportedOperationException when {@code backend} is unavailable or cannot run the layer
+     */
     public CompiledConvTranspose compile(Backend backend, Tensor frameworkWeight, Tensor bias) {
         return backend.compile(layer, weight(frameworkWeight), bias, layout);
     }
 
-    /** Compiles on the backend {@link Backends#select(ConvTransposeLayer)} chooses. */
+    /**
+     * Compiles on the backend {@link Backends#select(ConvTransposeLayer)} chooses.
+     *
+     * @param frameworkWeight the weight as the framework stores it: {@link #weightShape()}, in {@link #weightLayout()}
+     * @param bias the bias, {@code [outChannels]}, or {@code null} for a layer without bias
+     * @return the compiled op, for input and output tensors in {@link #layout()}; the caller closes it
+     * @throws IllegalArgumentException when the weight or the bias does not fit the layer, or the configured backend
+     *     id is unknown
+     * @throws UnsupportedOperationException when a forced backend is unavailable or cannot run the layer
+     */
     public CompiledConvTranspose compile(Tensor frameworkWeight, Tensor bias) {
         return compile(Backends.select(layer).backend(), frameworkWeight, bias);
     }

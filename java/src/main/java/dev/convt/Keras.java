@@ -47,14 +47,41 @@ public final class Keras {
         int[] dilationRate;
         String dataFormat;
 
-        /** One value (used for every axis) or one per spatial axis; default 1. */
+        /**
+         * One value (used for every axis) or one per spatial axis; default 1.
+         *
+         * @param v {@code strides}, each positive
+         * @return this
+         */
         public Attributes strides(int... v) { strides = copy(v); return this; }
-        /** {@code "valid"} (default) or {@code "same"}, any case (Keras lower-cases it). */
+        /**
+         * {@code "valid"} (default) or {@code "same"}, any case (Keras lower-cases it).
+         *
+         * @param v {@code padding}
+         * @return this
+         */
         public Attributes padding(String v) { padding = v; return this; }
-        /** {@code null} is None (the length is inferred), which differs from 0. */
+        /**
+         * {@code null} is None (the length is inferred), which differs from 0.
+         *
+         * @param v {@code output_padding}: one value (used for every axis) or one per spatial axis, each non-negative
+         *     and below the stride; or {@code null}
+         * @return this
+         */
         public Attributes outputPadding(int... v) { outputPadding = copy(v); return this; }
+        /**
+         * One value (used for every axis) or one per spatial axis; default 1.
+         *
+         * @param v {@code dilation_rate}, each positive; above 1 only with strides of 1, as Keras requires
+         * @return this
+         */
         public Attributes dilationRate(int... v) { dilationRate = copy(v); return this; }
-        /** {@code "channels_last"} (default) or {@code "channels_first"}. */
+        /**
+         * {@code "channels_last"} (default) or {@code "channels_first"}.
+         *
+         * @param v {@code data_format}
+         * @return this
+         */
         public Attributes dataFormat(String v) { dataFormat = v; return this; }
 
         private static int[] copy(int[] v) {
@@ -67,6 +94,12 @@ public final class Keras {
      * ({@code [*kernel_size, filters, Cin]}) and a bias of {@code biasShape} ({@code null} for {@code use_bias=False}).
      * The result's {@link ConvertedLayer#weight} converts the kernel.
      *
+     * @param a the layer's arguments
+     * @param inputShape the input's shape, {@code [N, *spatial, Cin]} for {@code channels_last} or
+     *     {@code [N, Cin, *spatial]} for {@code channels_first}
+     * @param kernelShape the kernel's shape, {@code [*kernel_size, filters, Cin]}: it gives the spatial rank
+     * @param biasShape the bias's shape, {@code [filters]}, or {@code null} for {@code use_bias=False}
+     * @return the converted layer: in the {@link Layout} of {@code data_format}, weight in {@link WeightLayout#KERAS}
      * @throws IllegalArgumentException with Keras's (or TensorFlow's) wording, naming the argument
      */
     public static ConvertedLayer convTranspose(Attributes a, long[] inputShape, long[] kernelShape, long[] biasShape) {

@@ -44,16 +44,22 @@ public final class LayerOrigin {
         this.layout = Objects.requireNonNull(layout, "layout");
     }
 
+    /** {@return the framework convention, e.g. {@code "onnx ConvTranspose (spec-exact)"}} */
     public String convention() { return convention; }
-    /** The attributes as given, in the order given. */
+    /** {@return the attributes as given (name to value), in the order given; absent ones omitted (unmodifiable)} */
     public Map<String, String> attributes() { return attributes; }
+    /** {@return one sentence per step of the derivation of {@code padBegin/padEnd}; may be empty (unmodifiable)} */
     public List<String> derivation() { return derivation; }
+    /** {@return the convention's output padding as given, e.g. {@code "[1, 1]"} or {@code "None"}} */
     public String outputPadding() { return outputPadding; }
+    /** {@return the input shape the pads were derived for, in {@link #layout()} (a copy)} */
     public long[] inputShape() { return inputShape.clone(); }
+    /** {@return the resulting output shape, in {@link #layout()} (a copy)} */
     public long[] outputShape() { return outputShape.clone(); }
+    /** {@return the layout of the input and output shapes} */
     public Layout layout() { return layout; }
 
-    /** {@code name=value} pairs separated by spaces, or {@code (none: every default)}. */
+    /** {@return the attributes as {@code name=value} pairs separated by spaces, or {@code (none: every default)}} */
     public String attributesText() {
         if (attributes.isEmpty()) {
             return "(none: every default)";

@@ -61,18 +61,61 @@ public final class Onnx {
         String autoPad;
         boolean ortCompat;
 
+        /**
+         * @param v {@code strides}: one value per spatial axis, each at least 1 (default all 1)
+         * @return this
+         */
         public Attributes strides(long... v) { strides = copy(v); return this; }
+        /**
+         * @param v {@code dilations}: one value per spatial axis, each at least 1 (default all 1)
+         * @return this
+         */
         public Attributes dilations(long... v) { dilations = copy(v); return this; }
+        /**
+         * @param v {@code group}: positive, dividing the input channels {@code C} (default 1)
+         * @return this
+         */
         public Attributes group(long v) { group = v; return this; }
+        /**
+         * @param v {@code kernel_shape}: one value per spatial axis, equal to {@code W}'s spatial shape (default: taken
+         *     from {@code W})
+         * @return this
+         */
         public Attributes kernelShape(long... v) { kernelShape = copy(v); return this; }
-        /** {@code [x1_begin, x2_begin, ..., x1_end, x2_end, ...]}. */
+        /**
+         * {@code [x1_begin, x2_begin, ..., x1_end, x2_end, ...]}.
+         *
+         * @param v {@code pads}: two non-negative values per spatial axis, begin values then end values (default all
+         *     0); ignored when {@link #outputShape} is given
+         * @return this
+         */
         public Attributes pads(long... v) { pads = copy(v); return this; }
+        /**
+         * @param v {@code output_padding}: one value per spatial axis, each non-negative and below
+         *     {@code max(strides, dilations)} (default all 0)
+         * @return this
+         */
         public Attributes outputPadding(long... v) { outputPadding = copy(v); return this; }
-        /** The spatial output sizes, or the full {@code [N, M, ...]} shape (whose N and M must then match). */
+        /**
+         * The spatial output sizes, or the full {@code [N, M, ...]} shape (whose N and M must then match).
+         *
+         * @param v {@code output_shape}, each size at least 1
+         * @return this
+         */
         public Attributes outputShape(long... v) { outputShape = copy(v); return this; }
-        /** {@code NOTSET}, {@code SAME_UPPER}, {@code SAME_LOWER} or {@code VALID} (exact upper case). */
+        /**
+         * {@code NOTSET}, {@code SAME_UPPER}, {@code SAME_LOWER} or {@code VALID} (exact upper case).
+         *
+         * @param v {@code auto_pad} (default {@code NOTSET})
+         * @return this
+         */
         public Attributes autoPad(String v) { autoPad = v; return this; }
-        /** Reproduce ONNX Runtime's clamping of a negative total padding instead of the spec (see the class doc). */
+        /**
+         * Reproduce ONNX Runtime's clamping of a negative total padding instead of the spec (see the class doc).
+         *
+         * @param v {@code true} for ONNX Runtime's behaviour, {@code false} (the default) for the spec's
+         * @return this
+         */
         public Attributes ortCompat(boolean v) { ortCompat = v; return this; }
 
         private static long[] copy(long[] v) {
@@ -84,6 +127,11 @@ public final class Onnx {
      * Converts one {@code ConvTranspose} node for input {@code X} of {@code xShape}, weight {@code W} of
      * {@code wShape} and bias {@code B} of {@code bShape} ({@code null} when the node has no {@code B}).
      *
+     * @param a the node's attributes
+     * @param xShape the shape of {@code X}, {@code [N, C, D1, ...]} with 1, 2 or 3 spatial axes
+     * @param wShape the shape of {@code W}, {@code [C, M/group, k1, ...]}
+     * @param bShape the shape of {@code B}, {@code [M]}, or {@code null} when the node has no {@code B}
+     * @return the converted layer: channels-first, weight in {@link WeightLayout#PYTORCH} (nothing to convert)
      * @throws IllegalArgumentException naming the attribute (or input) and its values when the node is invalid
      */
     public static ConvertedLayer convTranspose(Attributes a, long[] xShape, long[] wShape, long[] bShape) {

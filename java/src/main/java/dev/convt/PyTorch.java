@@ -29,12 +29,38 @@ public final class PyTorch {
         Integer groups;
         long[] outputSize;
 
+        /**
+         * @param v {@code stride}: one value for every spatial dimension or one per dimension (default 1)
+         * @return this
+         */
         public Attributes stride(int... v) { stride = copy(v); return this; }
+        /**
+         * @param v {@code padding}: one value for every spatial dimension or one per dimension (default 0)
+         * @return this
+         */
         public Attributes padding(int... v) { padding = copy(v); return this; }
+        /**
+         * @param v {@code output_padding}: one value for every spatial dimension or one per dimension (default 0);
+         *     not together with {@link #outputSize}, which derives it
+         * @return this
+         */
         public Attributes outputPadding(int... v) { outputPadding = copy(v); return this; }
+        /**
+         * @param v {@code dilation}: one value for every spatial dimension or one per dimension (default 1)
+         * @return this
+         */
         public Attributes dilation(int... v) { dilation = copy(v); return this; }
+        /**
+         * @param v {@code groups} (default 1); the weight's second dimension times it gives {@code out_channels}
+         * @return this
+         */
         public Attributes groups(int v) { groups = v; return this; }
-        /** {@code forward(output_size=...)}: the spatial sizes, or the full output shape. */
+        /**
+         * {@code forward(output_size=...)}: the spatial sizes, or the full output shape.
+         *
+         * @param v the requested output size, or {@code null} for none; not together with {@link #outputPadding}
+         * @return this
+         */
         public Attributes outputSize(long... v) { outputSize = v == null ? null : v.clone(); return this; }
 
         private static int[] copy(int[] v) {
@@ -46,6 +72,12 @@ public final class PyTorch {
      * The layer for weight {@code [Cin, Cout/groups, *k]}, input {@code [N, Cin, *spatial]} (or unbatched
      * {@code [Cin, *spatial]}) and bias {@code [Cout]} ({@code biasShape} {@code null} for none).
      *
+     * @param attrs the module's hyperparameters and {@code output_size}
+     * @param inputShape the input's shape, {@code [N, Cin, *spatial]} or {@code [Cin, *spatial]}
+     * @param weightShape the weight's shape, {@code [Cin, Cout/groups, *k]}: it gives {@code in_channels}, the
+     *     spatial rank and {@code kernel_size}
+     * @param biasShape the bias's shape, {@code [Cout]}, or {@code null} for {@code bias=False}
+     * @return the converted layer: channels-first, weight in {@link WeightLayout#PYTORCH} (nothing to convert)
      * @throws IllegalArgumentException with PyTorch's message when an attribute or a shape is invalid
      */
     public static ConvertedLayer convTranspose(Attributes attrs, long[] inputShape, long[] weightShape,

@@ -230,13 +230,19 @@ public final class Tensor {
     /**
      * Copies every element into {@code dst}, from its index 0, without moving either position or allocating: the
      * one copy the heap path makes on the way into a native buffer. {@code dst} must have room for them.
+     *
+     * @param dst the destination, with room for {@link #elementCount()} elements from its index 0
      */
     public void copyTo(FloatBuffer dst) {
         Objects.requireNonNull(dst, "dst");
         dst.put(0, data, 0, data.capacity());
     }
 
-    /** Copies {@link #elementCount()} elements from {@code src}, from its index 0, without allocating. */
+    /**
+     * Copies {@link #elementCount()} elements from {@code src}, from its index 0, without allocating.
+     *
+     * @param src the source, holding at least {@link #elementCount()} elements from its index 0
+     */
     public void copyFrom(FloatBuffer src) {
         Objects.requireNonNull(src, "src");
         data.put(0, src, 0, data.capacity());

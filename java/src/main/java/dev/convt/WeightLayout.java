@@ -19,7 +19,9 @@ import java.util.Objects;
  * <p>(oneDNN's own weight order is the oneDNN backend's business, converted inside that backend.)
  */
 public enum WeightLayout {
+    /** PyTorch's (and ONNX's) {@code [in_channels, out_channels/groups, *kernel_size]}: the internal layout. */
     PYTORCH("[in_channels, out_channels/groups, *kernel_size]"),
+    /** TensorFlow/Keras's {@code [*kernel_size, filters, input_channels]}, without groups. */
     KERAS("[*kernel_size, filters, input_channels]");
 
     private final String pattern;
@@ -28,18 +30,29 @@ public enum WeightLayout {
         this.pattern = pattern;
     }
 
-    /** The dimension order, e.g. {@code [*kernel_size, filters, input_channels]}. */
+    /** {@return the dimension order, e.g. {@code [*kernel_size, filters, input_channels]}} */
     public String pattern() {
         return pattern;
     }
 
-    /** The kernel (spatial) sizes of a weight of {@code shape} in this layout. */
+    /**
+     * The kernel (spatial) sizes of a weight of {@code shape} in this layout.
+     *
+     * @param shape a weight shape in this layout
+     * @return its kernel sizes, one per spatial dimension (a new array)
+     */
     public long[] kernelSize(long[] shape) {
         Objects.requireNonNull(shape, "shape");
         return this == PYTORCH ? Arrays.copyOfRange(shape, 2, shape.length) : Arrays.copyOfRange(shape, 0, shape.length - 2);
     }
 
-    /** The internal shape {@code [Cin, Cout/groups, *k]} of a weight of {@code shape} in this layout. */
+    /**
+     * The internal shape {@code [Cin, Cout/groups, *k]} of a weight of {@code shape} in this layout.
+     *
+     * @param shape a weight shape in this layout, of rank 3, 4 or 5
+     * @return the internal shape {@code [Cin, Cout/groups, *k]} (a new array)
+     * @throws IllegalArgumentException when the rank is not 3, 4 or 5
+     */
     public long[] toInternalShape(long[] shape) {
         Objects.requireNonNull(shape, "shape");
         checkRank(shape);
@@ -54,7 +67,13 @@ public enum WeightLayout {
         return out;
     }
 
-    /** {@code weight} (in this layout) as a new heap tensor in the internal layout {@code [Cin, Cout/groups, *k]}. */
+    /**
+     * {@code weight} (in this layout) as a new heap tensor in the internal layout {@code [Cin, Cout/groups, *k]}.
+     *
+     * @param weight a weight in this layout, of rank 3, 4 or 5
+     * @return a new heap tensor holding it as {@code [Cin, Cout/groups, *k]} (a copy even for {@link #PYTORCH})
+     * @throws IllegalArgumentException when the rank is not 3, 4 or 5
+     */
     public Tensor toInternal(Tensor weight) {
         Objects.requireNonNull(weight, "weight");
         if (this == PYTORCH) {
@@ -78,7 +97,13 @@ public enum WeightLayout {
         return Tensor.wrap(dst, toInternalShape(shape));
     }
 
-    /** The inverse of {@link #toInternal}: an internal {@code [Cin, Cout, *k]} weight (groups 1) in this layout. */
+    /**
+     * The inverse of {@link #toInternal}: an internal {@code [Cin, Cout, *k]} weight (groups 1) in this layout.
+     *
+     * @param weight an internal weight {@code [Cin, Cout, *k]} (groups 1), of rank 3, 4 or 5
+     * @return a new heap tensor holding it in this layout (a copy even for {@link #PYTORCH})
+     * @throws IllegalArgumentException when the rank is not 3, 4 or 5
+     */
     public Tensor fromInternal(Tensor weight) {
         Objects.requireNonNull(weight, "weight");
         if (this == PYTORCH) {

@@ -24,9 +24,9 @@ public final class OneDnnBackend implements Backend {
 
     /** This backend's id. */
     public static final String ID = "onednn";
-    /** The one instance; {@link dev.convt.Backends#onednn()} returns it. */
     /** System property with the default route policy for ops compiled without one: {@code auto}, {@code rule} or a route id. */
     public static final String ROUTE_PROPERTY = "convt.onednn.route";
+    /** The one instance; {@link dev.convt.Backends#onednn()} returns it. */
     public static final OneDnnBackend INSTANCE = new OneDnnBackend();
 
     private OneDnnBackend() {}
@@ -58,6 +58,16 @@ public final class OneDnnBackend implements Backend {
      * the fastest), {@code rule} (no timing: the first applicable of matmul-1x1, matmul-shuffle, deconv-any) or one
      * of {@link #routeIds()}, which makes an input shape the route cannot run fail with
      * {@link UnsupportedOperationException}.
+     *
+     * @param layer the layer
+     * @param weight its weight, {@code [inChannels, outChannels/groups, *kernelSize]}
+     * @param bias its bias, {@code [outChannels]}, or {@code null}
+     * @param layout the layout of the op's input and output tensors
+     * @param route the route policy: {@code auto}, {@code rule} or a route id, in any case; {@code null} or blank for
+     *     {@code auto}
+     * @return the compiled op
+     * @throws IllegalArgumentException for an unknown route, or when the weight or bias does not fit the layer
+     * @throws UnsupportedOperationException when oneDNN is not available
      */
     public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout,
                                          String route) {
@@ -65,7 +75,7 @@ public final class OneDnnBackend implements Backend {
         return OneDnnOp.create(layer, weight, bias, layout, route);
     }
 
-    /** The routes, in the order {@code auto} considers them. */
+    /** {@return the route ids, in the order {@code auto} considers them} */
     public static List<String> routeIds() {
         return Routes.ids();
     }
