@@ -9,7 +9,6 @@ import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.util.Arrays;
@@ -165,21 +164,13 @@ final class DeconvRoute extends Route {
             final IntMemoryMap args;
 
             DeconvExec() {
-                engine eng = OneDnnRuntime.engine();
                 try (PointerScope scope = new PointerScope()) {
-                    stream = owner.keep(new stream(eng));
-                    in = new Binding(owner.keep(new memory(userSrcDesc, eng, (Pointer) null)), geometry.inCount, owner);
-                    out = new Binding(owner.keep(new memory(targetDesc, eng, (Pointer) null)), geometry.outCount, owner);
-                    src = srcReorder != null ? owner.keep(new memory(srcDesc, eng)) : in.memory();
-                    dst = dstReorder != null ? owner.keep(new memory(dstDesc, eng)) : out.memory();
-                    args = owner.keep(new IntMemoryMap());
-                    args.put(dnnl.DNNL_ARG_SRC, src);
-                    args.put(dnnl.DNNL_ARG_WEIGHTS, weightsMemory);
-                    if (weights.hasBias()) {
-                        args.put(dnnl.DNNL_ARG_BIAS, weights.bias());
-                    }
-                    args.put(dnnl.DNNL_ARG_DST, dst);
-                    args.put(dnnl.DNNL_ARG_SCRATCHPAD, owner.keep(new memory(scratchpadDesc, eng)));
+                    stream = newStream();
+                    in = binding(userSrcDesc, geometry.inCount);
+                    out = binding(targetDesc, geometry.outCount);
+                    src = srcReorder != null ? scratch(srcDesc) : in.memory();
+                    dst = dstReorder != null ? scratch(dstDesc) : out.memory();
+                    args = args(src, weightsMemory, weights.bias(), dst, scratchpadDesc);
                 } catch (Throwable t) {
                     owner.close();
                     throw t;

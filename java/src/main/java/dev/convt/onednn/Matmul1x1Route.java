@@ -8,7 +8,6 @@ import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 
 /**
@@ -107,20 +106,11 @@ final class Matmul1x1Route extends Route {
                 final IntMemoryMap args;
 
                 {
-                    engine eng = OneDnnRuntime.engine();
                     try (PointerScope scope = new PointerScope()) {
-                        stream = owner.keep(new stream(eng));
-                        in = new Binding(owner.keep(new memory(srcDesc, eng, (Pointer) null)), geometry.inCount, owner);
-                        out = new Binding(owner.keep(new memory(dstDesc, eng, (Pointer) null)), geometry.outCount,
-                            owner);
-                        args = owner.keep(new IntMemoryMap());
-                        args.put(dnnl.DNNL_ARG_SRC, in.memory());
-                        args.put(dnnl.DNNL_ARG_WEIGHTS, weightsMemory);
-                        if (biasMemory != null) {
-                            args.put(dnnl.DNNL_ARG_BIAS, biasMemory);
-                        }
-                        args.put(dnnl.DNNL_ARG_DST, out.memory());
-                        args.put(dnnl.DNNL_ARG_SCRATCHPAD, owner.keep(new memory(scratchpadDesc, eng)));
+                        stream = newStream();
+                        in = binding(srcDesc, geometry.inCount);
+                        out = binding(dstDesc, geometry.outCount);
+                        args = args(in.memory(), weightsMemory, biasMemory, out.memory(), scratchpadDesc);
                     } catch (Throwable t) {
                         owner.close();
                         throw t;

@@ -170,29 +170,25 @@ final class MatmulCol2imRoute extends Route {
             final IntMemoryMap tailArgs;
 
             Col2imExec() {
-                engine eng = OneDnnRuntime.engine();
                 try (PointerScope scope = new PointerScope()) {
-                    stream = owner.keep(new stream(eng));
-                    in = new Binding(owner.keep(new memory(inputDesc, eng, (Pointer) null)), geometry.inCount, owner);
+                    stream = newStream();
+                    in = binding(inputDesc, geometry.inCount);
                     cols = owner.keep(new FloatPointer((long) chunk * geometry.columns() * geometry.inVolume));
                     colsView = cols.asBuffer();
-                    fullX = owner.keep(new memory(full.xDesc, eng, (Pointer) null));
-                    fullArgs = args(full, fullX, eng);
-                    tailX = tail == null ? null : owner.keep(new memory(tail.xDesc, eng, (Pointer) null));
-                    tailArgs = tail == null ? null : args(tail, tailX, eng);
+                    fullX = owner.keep(new memory(full.xDesc, OneDnnRuntime.engine(), (Pointer) null));
+                    fullArgs = productArgs(full, fullX);
+                    tailX = tail == null ? null : owner.keep(new memory(tail.xDesc, OneDnnRuntime.engine(), (Pointer) null));
+                    tailArgs = tail == null ? null : productArgs(tail, tailX);
                 } catch (Throwable t) {
                     owner.close();
                     throw t;
                 }
             }
 
-            private IntMemoryMap args(Product p, memory x, engine eng) {
-                IntMemoryMap a = owner.keep(new IntMemoryMap());
-                a.put(dnnl.DNNL_ARG_SRC, p.wt);
-                a.put(dnnl.DNNL_ARG_WEIGHTS, x);
-                a.put(dnnl.DNNL_ARG_DST, owner.keep(new memory(p.colsDesc, eng, cols)));
-                a.put(dnnl.DNNL_ARG_SCRATCHPAD, owner.keep(new memory(p.scratchpadDesc, eng)));
-                return a;
+            /** W^T is oneDNN's source here and the activations its weights: see {@link Product}. */
+            private IntMemoryMap productArgs(Product p, memory x) {
+                return args(p.wt, x, null, owner.keep(new memory(p.colsDesc, OneDnnRuntime.engine(), cols)),
+                    p.scratchpadDesc);
             }
 
             @Override

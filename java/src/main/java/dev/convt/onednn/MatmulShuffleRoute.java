@@ -9,7 +9,6 @@ import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 
 /**
@@ -162,22 +161,13 @@ final class MatmulShuffleRoute extends Route {
                 final IntMemoryMap args;
 
                 {
-                    engine eng = OneDnnRuntime.engine();
                     try (PointerScope scope = new PointerScope()) {
-                        stream = owner.keep(new stream(eng));
-                        in = new Binding(owner.keep(new memory(srcDesc, eng, (Pointer) null)), geometry.inCount, owner);
-                        out = new Binding(owner.keep(new memory(outViewDesc, eng, (Pointer) null)), geometry.outCount,
-                            owner);
-                        rows = owner.keep(new memory(rowsDesc, eng));
-                        rowsView = owner.keep(new memory(rowsViewDesc, eng, rows.get_data_handle()));
-                        args = owner.keep(new IntMemoryMap());
-                        args.put(dnnl.DNNL_ARG_SRC, in.memory());
-                        args.put(dnnl.DNNL_ARG_WEIGHTS, weightsMemory);
-                        if (biasMemory != null) {
-                            args.put(dnnl.DNNL_ARG_BIAS, biasMemory);
-                        }
-                        args.put(dnnl.DNNL_ARG_DST, rows);
-                        args.put(dnnl.DNNL_ARG_SCRATCHPAD, owner.keep(new memory(scratchpadDesc, eng)));
+                        stream = newStream();
+                        in = binding(srcDesc, geometry.inCount);
+                        out = binding(outViewDesc, geometry.outCount);
+                        rows = scratch(rowsDesc);
+                        rowsView = owner.keep(new memory(rowsViewDesc, OneDnnRuntime.engine(), rows.get_data_handle()));
+                        args = args(in.memory(), weightsMemory, biasMemory, rows, scratchpadDesc);
                     } catch (Throwable t) {
                         owner.close();
                         throw t;

@@ -1,6 +1,11 @@
 package dev.convt.onednn;
 
 import dev.convt.Tensor;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -97,11 +102,46 @@ abstract class Plan implements AutoCloseable {
         owner.close();
     }
 
-    /** One thread's execution state; closed with the plan, or when the pool has enough idle ones. */
+    /**
+     * One thread's execution state; closed with the plan, or when the pool has enough idle ones. Subclasses build
+     * their native objects with the helpers below inside a {@code PointerScope}, and close {@link #owner} if their
+     * constructor fails.
+     */
     abstract static class Exec implements AutoCloseable {
         final Owner owner = new Owner();
 
         abstract void run(Tensor input, Tensor output);
+
+        /** A stream of this execution's own. */
+        stream newStream() {
+            return owner.keep(new stream(OneDnnRuntime.engine()));
+        }
+
+        /** A memory object of {@code desc} with no data yet, bound to each call's tensor ({@code count} floats). */
+        Binding binding(memory.desc desc, int count) {
+            return new Binding(owner.keep(new memory(desc, OneDnnRuntime.engine(), (Pointer) null)), count, owner);
+        }
+
+        /** A memory object of {@code desc} with a buffer of its own (an intermediate result). */
+        memory scratch(memory.desc desc) {
+            return owner.keep(new memory(desc, OneDnnRuntime.engine()));
+        }
+
+        /**
+         * The arguments of one primitive: source, weights, bias ({@code null} for none), destination, and a user
+         * scratchpad of this execution's own, so that concurrent executions of one primitive stay apart.
+         */
+        IntMemoryMap args(memory src, memory weights, memory bias, memory dst, memory.desc scratchpad) {
+            IntMemoryMap a = owner.keep(new IntMemoryMap());
+            a.put(dnnl.DNNL_ARG_SRC, src);
+            a.put(dnnl.DNNL_ARG_WEIGHTS, weights);
+            if (bias != null) {
+                a.put(dnnl.DNNL_ARG_BIAS, bias);
+            }
+            a.put(dnnl.DNNL_ARG_DST, dst);
+            a.put(dnnl.DNNL_ARG_SCRATCHPAD, scratch(scratchpad));
+            return a;
+        }
 
         @Override
         public void close() {
