@@ -376,7 +376,7 @@ final class OneDnnOp extends CompiledConvTranspose {
             this.tailFill = tail;
             this.nothingToCompute = nothing;
             this.implementation = impl;
-            warnIfReference(impl, layer, inDims);
+            ImplementationNames.warnIfReference(impl, layer, inDims);
         }
 
         private deconvolution_forward.primitive_desc createPd(long[] dst, long[] strides, long[] dilates, long[] padL,
