@@ -19,6 +19,8 @@ public final class Tensor {
 
     private final long[] shape;
     private final FloatBuffer data;
+    /** Native address of a direct tensor's first element, resolved on first use; it never moves. */
+    private volatile long address = DirectAddress.NOT_RESOLVED;
 
     private Tensor(long[] shape, FloatBuffer data) {
         this.shape = shape;
@@ -105,6 +107,43 @@ public final class Tensor {
     public boolean isDirect() { return data.isDirect(); }
     /** Whether the tensor wraps a read-only buffer (it can then be an input, never an output). */
     public boolean isReadOnly() { return data.isReadOnly(); }
+
+    /**
+     * Whether any element of this tensor and of {@code other} is the same storage: a range of one {@code float[]}, or
+     * overlapping direct memory, however each was wrapped, sliced or reshaped. Storage that cannot be identified (the
+     * array behind a read-only heap buffer; direct memory where JavaCPP's natives do not load) counts as not shared.
+     */
+    public boolean sharesStorageWith(Tensor other) {
+        Objects.requireNonNull(other, "other");
+        int count = data.capacity();
+        int otherCount = other.data.capacity();
+        if (count == 0 || otherCount == 0 || data.isDirect() != other.data.isDirect()) {
+            return false;
+        }
+        if (data.isDirect()) {
+            long a = address();
+            long b = other.address();
+            if (a == DirectAddress.UNKNOWN || b == DirectAddress.UNKNOWN) {
+                return false;
+            }
+            return a < b + (long) otherCount * Float.BYTES && b < a + (long) count * Float.BYTES;
+        }
+        if (!data.hasArray() || !other.data.hasArray() || data.array() != other.data.array()) {
+            return false;
+        }
+        int a = data.arrayOffset();
+        int b = other.data.arrayOffset();
+        return a < b + otherCount && b < a + count;
+    }
+
+    private long address() {
+        long a = address;
+        if (a == DirectAddress.NOT_RESOLVED) {
+            a = DirectAddress.of(data);
+            address = a;
+        }
+        return a;
+    }
 
     /** Whether this tensor has exactly this shape (allocation-free: forward() calls it on every call). */
     public boolean hasShape(long... other) {
