@@ -119,7 +119,19 @@ class CliTest {
         Result stride = cli("run", "--input", x, "--weight", w, "--output", y.toString(), "--output-padding", "3",
             "--stride", "2");
         assertEquals("convt: output padding must be smaller than either stride or dilation, but got "
-            + "output_padding_width: 3 stride_width: 2 dilation_width: 1", stride.err().strip());
+            + "output_padding_height: 0 output_padding_width: 3 stride_height: 1 stride_width: 2 dilation_height: 1 "
+            + "dilation_width: 1", stride.err().strip());
+        // the CLI is PyTorch's functional form: the weight is judged against groups, with F.conv_transpose1d's text
+        Npy.write(dir.resolve("w3.npy"), Tensor.zeros(3, 1, 3));
+        Npy.write(dir.resolve("x3.npy"), Tensor.zeros(1, 3, 7));
+        Result groups = cli("run", "--input", dir.resolve("x3.npy").toString(), "--weight",
+            dir.resolve("w3.npy").toString(), "--groups", "2", "--output", y.toString());
+        assertEquals("convt: Given groups=2, expected weight to be divisible by 2 at dimension 0, but got weight of "
+            + "size [[3, 1, 3]] instead", groups.err().strip());
+        Result zero = cli("run", "--input", dir.resolve("x3.npy").toString(), "--weight",
+            dir.resolve("w3.npy").toString(), "--groups", "0", "--output", y.toString());
+        assertEquals("convt: non-positive groups is not supported, but got groups=0", zero.err().strip());
+        assertFalse(Files.exists(y));
     }
 
     @Test

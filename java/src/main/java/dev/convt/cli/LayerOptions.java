@@ -7,7 +7,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /** Options shared by {@code run} and {@code check}: the inputs and the hyperparameters. */
 final class LayerOptions {
@@ -45,47 +44,27 @@ final class LayerOptions {
     Tensor weightTensor;
     Tensor biasTensor;
 
-    /** Reads the files and builds the layer; every problem becomes an IllegalArgumentException or IOException. */
+    /**
+     * Reads the files and builds the layer as PyTorch's {@code F.conv_transpose{1,2,3}d} judges its arguments (and
+     * the module's {@code forward(output_size=...)} for {@code --output-size}); every problem becomes an
+     * IllegalArgumentException or IOException.
+     */
     ConvTransposeLayer load() throws IOException {
         inputTensor = Npy.read(input);
         weightTensor = Npy.read(weight);
         biasTensor = bias == null ? null : Npy.read(bias);
-        int rank = weightTensor.rank() - 2;
-        if (rank < 1 || rank > 3) {
-            throw new IllegalArgumentException("weight must have 3, 4 or 5 dimensions ([in_channels, "
-                + "out_channels/groups, *kernel_size]), but got weight of size "
-                + Arrays.toString(weightTensor.shape()));
-        }
         if (outputPadding != null && outputSize != null) {
             throw new IllegalArgumentException("--output-padding and --output-size are mutually exclusive");
         }
-        int[] kernel = new int[rank];
-        for (int i = 0; i < rank; i++) {
-            kernel[i] = toInt("kernel_size", weightTensor.dim(2 + i));
-        }
-        ConvTransposeLayer layer = ConvTransposeLayer.builder(rank)
-            .inChannels(toInt("in_channels", weightTensor.dim(0)))
-            .outChannels(toInt("out_channels", weightTensor.dim(1) * groups))
-            .kernelSize(kernel)
-            .stride(ints("--stride", stride))
-            .padding(ints("--padding", padding))
-            .outputPadding(ints("--output-padding", outputPadding == null ? "0" : outputPadding))
-            .dilation(ints("--dilation", dilation))
-            .groups(groups)
-            .bias(biasTensor != null)
-            .build();
+        ConvTransposeLayer layer = ConvTransposeLayer.functional(inputTensor.shape(), weightTensor.shape(),
+            biasTensor == null ? null : biasTensor.shape(), ints("--stride", stride), ints("--padding", padding),
+            ints("--output-padding", outputPadding == null ? "0" : outputPadding), groups,
+            ints("--dilation", dilation));
         if (outputSize != null) {
             layer = layer.withOutputPadding(layer.outputPaddingFor(inputTensor.shape(), longs("--output-size", outputSize)));
         }
-        layer.outputShape(inputTensor.shape()); // validates the input before any backend sees it
+        layer.outputShape(inputTensor.shape()); // the output's size, judged last as PyTorch does
         return layer;
-    }
-
-    private static int toInt(String name, long v) {
-        if (v > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(name + " " + v + " is too large");
-        }
-        return (int) v;
     }
 
     static int[] ints(String option, String text) {
