@@ -45,8 +45,9 @@ public final class Tensor {
         Objects.requireNonNull(data, "data");
         long n = checkedCount(shape);
         if (data.length != n) {
-            throw new IllegalArgumentException("data has " + data.length + " elements but shape "
-                + Arrays.toString(shape) + " needs " + n);
+            // PyTorch's text for a view of the wrong size (torch.as_tensor(data).view(shape))
+            throw new IllegalArgumentException("shape '" + Arrays.toString(shape) + "' is invalid for input of size "
+                + data.length + " (data has " + data.length + " elements, the shape needs " + n + ")");
         }
         return new Tensor(shape.clone(), FloatBuffer.wrap(data));
     }
@@ -65,8 +66,9 @@ public final class Tensor {
         Objects.requireNonNull(buffer, "buffer");
         long n = checkedCount(shape);
         if (buffer.remaining() != n) {
-            throw new IllegalArgumentException("buffer has " + buffer.remaining() + " remaining elements but shape "
-                + Arrays.toString(shape) + " needs " + n);
+            throw new IllegalArgumentException("shape '" + Arrays.toString(shape) + "' is invalid for input of size "
+                + buffer.remaining() + " (the buffer has " + buffer.remaining() + " remaining elements, the shape needs "
+                + n + ")");
         }
         if (buffer.isDirect() && buffer.order() != ByteOrder.nativeOrder()) {
             throw new IllegalArgumentException("a direct buffer must be in native byte order (" + ByteOrder.nativeOrder()
@@ -81,7 +83,8 @@ public final class Tensor {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+                throw new IllegalArgumentException("Trying to create tensor with negative dimension " + d + ": "
+                    + Arrays.toString(shape));
             }
             n = Math.multiplyHigh(n, d) != 0 ? Long.MAX_VALUE : n * d;
             if (n < 0) {
@@ -198,10 +201,17 @@ public final class Tensor {
 
     /** The same elements (shared, not copied) under another shape with the same element count. */
     public Tensor reshape(long... newShape) {
+        Objects.requireNonNull(newShape, "newShape");
+        for (long d : newShape) {
+            if (d < 0) { // PyTorch's text; it would infer a -1, convt does not
+                throw new IllegalArgumentException("invalid shape dimension " + d + " (convt infers no dimension: "
+                    + "give every size)");
+            }
+        }
         long n = checkedCount(newShape);
         if (n != elementCount()) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(newShape) + " is invalid for a tensor of "
-                + elementCount() + " elements");
+            throw new IllegalArgumentException("shape '" + Arrays.toString(newShape) + "' is invalid for input of size "
+                + elementCount());
         }
         return new Tensor(newShape.clone(), data.duplicate());
     }

@@ -73,6 +73,22 @@ class ValidationTest {
             () -> b2().kernelSize(0).dilation(-1).build());
     }
 
+    /** The functional form's own refusals (the ones PyTorch shares are in errors.tsv, PyTorchErrorsTest). */
+    @Test
+    void functional() {
+        fails("weight should have 3, 4 or 5 dimensions ([in_channels, out_channels/groups, *kernel_size] of a 1d, 2d "
+                + "or 3d layer), but got weight of size [1, 1, 1, 1, 1, 1]",
+            () -> ConvTransposeLayer.functional(new long[] {1, 1, 1, 1, 1, 1}, new long[] {1, 1, 1, 1, 1, 1}, null,
+                new int[] {1}, new int[] {0}, new int[] {0}, 1, new int[] {1}));
+        fails("weight should have at least three dimensions, but got weight of size [4, 2]",
+            () -> ConvTransposeLayer.functional(new long[] {1, 4, 5}, new long[] {4, 2}, null,
+                new int[] {1}, new int[] {0}, new int[] {0}, 1, new int[] {1}));
+        fails("kernel_size 3000000000 is larger than 2147483647",
+            () -> ConvTransposeLayer.functional(new long[] {1, 1, 5}, new long[] {1, 1, 3_000_000_000L}, null,
+                new int[] {1}, new int[] {0}, new int[] {0}, 1, new int[] {1}));
+        fails("stride must be set", () -> b2().stride((int[]) null).build());
+    }
+
     @Test
     void outputPaddingMustBeSmallerThanStrideOrDilation() {
         fails("output padding must be smaller than either stride or dilation, but got output_padding_height: 2 "
@@ -179,10 +195,20 @@ class ValidationTest {
 
     @Test
     void tensors() {
-        fails("data has 3 elements but shape [2, 2] needs 4", () -> Tensor.wrap(new float[3], 2, 2));
-        fails("negative dimension in shape [2, -1]", () -> Tensor.zeros(2, -1));
+        // PyTorch's texts (libtorch 2.7.1: torch.zeros(3).view(2, 2), torch.zeros(2, -1), reshape)
+        fails("shape '[2, 2]' is invalid for input of size 3 (data has 3 elements, the shape needs 4)",
+            () -> Tensor.wrap(new float[3], 2, 2));
+        fails("shape '[2, 2]' is invalid for input of size 5 (the buffer has 5 remaining elements, the shape needs 4)",
+            () -> Tensor.wrap(java.nio.FloatBuffer.allocate(5), 2, 2));
+        fails("Trying to create tensor with negative dimension -1: [2, -1]", () -> Tensor.zeros(2, -1));
+        fails("Trying to create tensor with negative dimension -1: [2, -1]", () -> Tensor.allocateDirect(2, -1));
         fails("shape [65536, 65536] has 4294967296 elements, more than the 536870911 a tensor can hold",
             () -> Tensor.zeros(65536, 65536));
-        fails("shape [3] is invalid for a tensor of 4 elements", () -> Tensor.zeros(2, 2).reshape(3));
+        fails("shape '[3]' is invalid for input of size 4", () -> Tensor.zeros(2, 2).reshape(3));
+        fails("invalid shape dimension -2 (convt infers no dimension: give every size)",
+            () -> Tensor.zeros(2, 2).reshape(-2, 2));
+        fails("a direct buffer must be in native byte order (" + java.nio.ByteOrder.nativeOrder() + "), but got "
+            + "BIG_ENDIAN", () -> Tensor.wrap(java.nio.ByteBuffer.allocateDirect(16).order(java.nio.ByteOrder.BIG_ENDIAN)
+            .asFloatBuffer(), 4));
     }
 }
