@@ -6,6 +6,7 @@ import java.lang.System.Logger.Level;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The factory of interchangeable backends, and the one place that chooses between them.
@@ -32,6 +33,7 @@ public final class Backends {
     public static final String AUTO = "auto";
 
     private static final System.Logger LOG = System.getLogger(Backends.class.getName());
+    private static final AtomicBoolean FALLBACK_LOGGED = new AtomicBoolean();
 
     private Backends() {}
 
@@ -141,6 +143,11 @@ public final class Backends {
         Selection s;
         if (!oneDnn.isAvailable()) {
             s = new Selection(portable(), "auto: oneDNN is not available (" + oneDnn.unavailabilityCause() + ")");
+            if (FALLBACK_LOGGED.compareAndSet(false, true)) {
+                // once per process: every layer falls back for the same reason, and a server compiles many
+                LOG.log(Level.INFO, "oneDNN is not available, so backend auto runs '" + s.backend().id() + "': "
+                    + oneDnn.unavailabilityCause());
+            }
         } else {
             String why = oneDnn.unsupportedReason(layer);
             s = why == null

@@ -153,8 +153,8 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
 
     /**
      * Computes into {@code output}, which must have exactly the {@link #outputShape output shape}, be writable, and
-     * not share storage with {@code input}. With direct tensors reused across calls this is the zero-copy,
-     * allocation-free path.
+     * not share storage with {@code input} ({@link Tensor#sharesStorageWith}). With direct tensors reused across calls
+     * this is the zero-copy, allocation-free path.
      *
      * @param input the input, in this op's {@link #layout()}
      * @param output where the result goes, overwritten
@@ -167,6 +167,11 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         ShapePair shapes = shapesFor(input);
         if (output == input) {
             throw new IllegalArgumentException("output must not be the input tensor (in-place is not supported)");
+        }
+        if (output.sharesStorageWith(input)) {
+            // a backend reading the input in place would read elements it has already overwritten
+            throw new IllegalArgumentException("output shares storage with the input (the same float[] or "
+                + "overlapping direct memory; in-place is not supported)");
         }
         if (output.isReadOnly()) {
             throw new IllegalArgumentException("output tensor is read-only");

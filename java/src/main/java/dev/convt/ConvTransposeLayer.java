@@ -32,11 +32,6 @@ import java.util.Objects;
  */
 public final class ConvTransposeLayer {
 
-    /** Names PyTorch uses for spatial dimensions in its messages, indexed by rank then dimension. */
-    private static final String[][] DIM_NAMES = {
-        {}, {"width"}, {"height", "width"}, {"depth", "height", "width"}
-    };
-
     private final int rank;
     private final int inChannels;
     private final int outChannels;
@@ -61,15 +56,20 @@ public final class ConvTransposeLayer {
         this.rank = b.rank;
         this.inChannels = b.inChannels;
         this.outChannels = b.outChannels;
-        this.kernelSize = broadcast("kernel_size", b.kernelSize, b.rank);
-        this.stride = broadcast("stride", b.stride, b.rank);
-        this.padding = broadcast("padding", b.padding, b.rank);
-        this.outputPadding = broadcast("output_padding", b.outputPadding, b.rank);
-        this.dilation = broadcast("dilation", b.dilation, b.rank);
         this.groups = b.groups;
         this.bias = b.bias;
         this.origin = b.origin;
         this.explicitPads = b.padBegin != null;
+        // PyTorch's order: the module's constructor judges groups and channels and creates the weight
+        // [in, out/groups, *kernel]; its forward then expands stride, padding, dilation, output_padding (in that
+        // order) and checks them (F.conv_transposeNd)
+        checkModuleArguments(groups, inChannels, outChannels);
+        this.kernelSize = broadcast("kernel_size", b.kernelSize, b.rank);
+        checkCreatable(weightShape());
+        this.stride = broadcast("stride", b.stride, b.rank);
+        this.padding = broadcast("padding", b.padding, b.rank);
+        this.dilation = broadcast("dilation", b.dilation, b.rank);
+        this.outputPadding = broadcast("output_padding", b.outputPadding, b.rank);
         validate();
         if (explicitPads) {
             this.padBegin = broadcast("padBegin", b.padBegin, b.rank);
@@ -131,6 +131,7 @@ public final class ConvTransposeLayer {
         return toBuilder().outputPadding(outputPadding).build();
     }
 
+    /** PyTorch's {@code expand_param_if_needed}: one value for every dimension, or one per dimension. */
     private static int[] broadcast(String name, int[] values, int rank) {
         if (values == null) {
             throw new IllegalArgumentException(name + " must be set");
@@ -141,8 +142,9 @@ public final class ConvTransposeLayer {
             return out;
         }
         if (values.length != rank) {
-            throw new IllegalArgumentException(name + " must have 1 or " + rank + " elements for a "
-                + rank + "d layer, but got " + values.length + ": " + Arrays.toString(values));
+            throw new IllegalArgumentException("expected " + name + " to be a single integer value or a list of "
+                + rank + " values to match the convolution dimensions, but got " + name + "="
+                + Arrays.toString(values));
         }
         return values.clone();
     }
@@ -151,16 +153,25 @@ public final class ConvTransposeLayer {
     // Validation: the one place where a spec, an input shape, a weight or a bias is judged.
     // ---------------------------------------------------------------------------------------------
 
+    /*
+     * Every message starts with the text PyTorch 2.7 gives for the same mistake, word for word, quirks included
+     * (PyTorch runs a 1d layer through its 2d path, so its 1d messages name a height of 1). The texts come from
+     * torch/nn/modules/conv.py (the module's constructor), aten/src/ATen/native/Convolution.cpp (_convolution,
+     * check_shape_forward, batchify) and NaiveConvolutionTranspose{2,3}d.cpp (the shape checks of the CPU path PyTorch
+     * takes for a small batch-1 input); tests/src/test/resources/pytorch/errors.tsv holds what libtorch 2.7.1 really
+     * says for each case. Detail of ours may follow PyTorch's text, never replace it.
+     */
+
     private void validate() {
-        // groups first: callers often derive out_channels from it (weight.size(1) * groups)
+        long[] weight = weightShape();
+        checkParameters(rank, weight, groups, stride, padding, outputPadding, dilation);
+        checkReferencePath(rank, weight, stride, outputPadding, dilation);
+    }
+
+    /** nn.ConvTransposeNd.__init__: groups, then the channels' divisibility by it. */
+    private static void checkModuleArguments(int groups, int inChannels, int outChannels) {
         if (groups <= 0) {
             throw new IllegalArgumentException("groups must be a positive integer, but got groups=" + groups);
-        }
-        if (inChannels <= 0) {
-            throw new IllegalArgumentException("in_channels must be positive, but got in_channels=" + inChannels);
-        }
-        if (outChannels <= 0) {
-            throw new IllegalArgumentException("out_channels must be positive, but got out_channels=" + outChannels);
         }
         if (inChannels % groups != 0) {
             throw new IllegalArgumentException("in_channels must be divisible by groups, but got in_channels="
@@ -170,52 +181,123 @@ public final class ConvTransposeLayer {
             throw new IllegalArgumentException("out_channels must be divisible by groups, but got out_channels="
                 + outChannels + " groups=" + groups);
         }
-        for (int i = 0; i < rank; i++) {
-            if (kernelSize[i] <= 0) {
-                throw new IllegalArgumentException("kernel size should be greater than zero, but got "
-                    + perDim("kernel", kernelSize));
-            }
-        }
-        for (int i = 0; i < rank; i++) {
-            if (stride[i] <= 0) {
-                throw new IllegalArgumentException("non-positive stride is not supported, but got stride="
-                    + Arrays.toString(stride));
-            }
-        }
-        for (int i = 0; i < rank; i++) {
-            if (padding[i] < 0) {
-                throw new IllegalArgumentException("negative padding is not supported, but got padding="
-                    + Arrays.toString(padding));
-            }
-        }
-        for (int i = 0; i < rank; i++) {
-            if (outputPadding[i] < 0) {
-                throw new IllegalArgumentException("negative output_padding is not supported, but got output_padding="
-                    + Arrays.toString(outputPadding));
-            }
-        }
-        for (int i = 0; i < rank; i++) {
-            if (dilation[i] <= 0) {
-                throw new IllegalArgumentException("dilation should be greater than zero, but got dilation="
-                    + Arrays.toString(dilation));
-            }
-        }
-        for (int i = 0; i < rank; i++) {
-            if (outputPadding[i] >= Math.max(stride[i], dilation[i])) {
-                throw new IllegalArgumentException("output padding must be smaller than either stride or dilation, but got "
-                    + perDim("output_padding", outputPadding) + " " + perDim("stride", stride) + " "
-                    + perDim("dilation", dilation));
+    }
+
+    /** torch.empty, which the module's constructor calls for its weight. */
+    private static void checkCreatable(long[] weightShape) {
+        for (long d : weightShape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("Trying to create tensor with negative dimension " + d + ": "
+                    + Arrays.toString(weightShape));
             }
         }
     }
 
-    private String perDim(String prefix, int[] values) {
-        StringBuilder sb = new StringBuilder();
+    /** check_shape_forward's judgement of the hyperparameters and of the weight against groups. */
+    private static void checkParameters(int rank, long[] weight, int groups, int[] stride, int[] padding,
+                                        int[] outputPadding, int[] dilation) {
+        if (anyBelow(padding, 0)) {
+            throw new IllegalArgumentException("negative padding is not supported, but got padding="
+                + Arrays.toString(padding));
+        }
+        if (anyBelow(outputPadding, 0)) {
+            throw new IllegalArgumentException("negative output_padding is not supported, but got output_padding="
+                + Arrays.toString(outputPadding));
+        }
+        if (anyBelow(stride, 1)) {
+            throw new IllegalArgumentException("non-positive stride is not supported, but got stride="
+                + Arrays.toString(stride));
+        }
+        if (anyBelow(dilation, 0)) {
+            throw new IllegalArgumentException(dilationMessage(rank, dilation));
+        }
+        if (weight[0] < groups) {
+            throw new IllegalArgumentException("Given groups=" + groups + ", expected weight to be at least " + groups
+                + " at dimension 0, but got weight of size " + Arrays.toString(weight) + " instead");
+        }
+        if (weight[0] % groups != 0) {
+            // sic: PyTorch prints these sizes in double brackets
+            throw new IllegalArgumentException("Given groups=" + groups + ", expected weight to be divisible by "
+                + groups + " at dimension 0, but got weight of size [" + Arrays.toString(weight) + "] instead");
+        }
+    }
+
+    /**
+     * slow_conv_transpose{2,3}d_shape_check, which PyTorch's CPU path runs before computing: kernel (2d path only),
+     * dilation, output padding, and a non-empty weight.
+     */
+    private static void checkReferencePath(int rank, long[] weight, int[] stride, int[] outputPadding,
+                                           int[] dilation) {
+        if (rank < 3) {
+            long[] k = as2d(Arrays.copyOfRange(weight, 2, weight.length), 1);
+            if (k[0] <= 0 || k[1] <= 0) {
+                throw new IllegalArgumentException("kernel size should be greater than zero, but got kernel_height: "
+                    + k[0] + " kernel_width: " + k[1]);
+            }
+        }
+        if (anyBelow(dilation, 1)) {
+            throw new IllegalArgumentException(dilationMessage(rank, dilation));
+        }
         for (int i = 0; i < rank; i++) {
+            if (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i]) {
+                throw new IllegalArgumentException("output padding must be smaller than either stride or dilation, "
+                    + "but got " + perDim(rank, "output_padding", outputPadding, 0) + " "
+                    + perDim(rank, "stride", stride, 1) + " " + perDim(rank, "dilation", dilation, 1));
+            }
+        }
+        if (Tensor.elementCount(weight) == 0) {
+            if (rank < 3) {
+                long[] w4 = {weight[0], weight[1], 0, 0};
+                System.arraycopy(as2d(Arrays.copyOfRange(weight, 2, weight.length), 1), 0, w4, 2, 2);
+                throw new IllegalArgumentException("non-empty 2D or 4D weight tensor expected, but got: "
+                    + Arrays.toString(w4));
+            }
+            throw new IllegalArgumentException("non-empty 5D (n_output_plane x n_input_plane x kernel_depth x "
+                + "kernel_height x kernel_width) tensor expected for weight, but got: " + Arrays.toString(weight));
+        }
+    }
+
+    private static String dilationMessage(int rank, int[] dilation) {
+        if (rank == 3) {
+            return "dilation should be greater than zero, but got dilation_depth: " + dilation[0]
+                + ", dilation_height: " + dilation[1] + ", dilation_width: " + dilation[2];
+        }
+        long[] d = as2d(toLongs(dilation), 1);
+        return "dilation should be greater than zero, but got dilation_height: " + d[0] + ", dilation_width: " + d[1];
+    }
+
+    private static boolean anyBelow(int[] values, int min) {
+        for (int v : values) {
+            if (v < min) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long[] toLongs(int[] values) {
+        long[] out = new long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    /** A 1d value list as PyTorch's 2d path sees it (a leading height of {@code fill}); 2d and 3d unchanged. */
+    private static long[] as2d(long[] values, long fill) {
+        return values.length == 1 ? new long[] {fill, values[0]} : values;
+    }
+
+    /** {@code prefix_height: a prefix_width: b} (with depth for 3d; a 1d layer as PyTorch's 2d path names it). */
+    private static String perDim(int rank, String prefix, int[] values, long fill) {
+        long[] v = rank == 3 ? toLongs(values) : as2d(toLongs(values), fill);
+        String[] names = v.length == 3 ? new String[] {"depth", "height", "width"} : new String[] {"height", "width"};
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
             if (i > 0) {
                 sb.append(' ');
             }
-            sb.append(prefix).append('_').append(DIM_NAMES[rank][i]).append(": ").append(values[i]);
+            sb.append(prefix).append('_').append(names[i]).append(": ").append(v[i]);
         }
         return sb.toString();
     }
@@ -223,7 +305,8 @@ public final class ConvTransposeLayer {
     /**
      * Checks an input shape, {@code [N, inChannels, *spatial]} or unbatched {@code [inChannels, *spatial]}, and
      * returns the output shape in the same form. Throws {@link IllegalArgumentException} with PyTorch's message when
-     * the input does not fit the layer or the output would be empty.
+     * the input does not fit the layer or the output would be empty. An empty batch gives an empty output, as in
+     * PyTorch.
      *
      * @param inputShape {@code [N, inChannels, *spatial]} or {@code [inChannels, *spatial]}
      * @return the output shape, {@code [N, outChannels, *out]} or {@code [outChannels, *out]}
@@ -231,21 +314,12 @@ public final class ConvTransposeLayer {
      */
     public long[] outputShape(long... inputShape) {
         Objects.requireNonNull(inputShape, "inputShape");
-        boolean batched = checkInputShape(inputShape);
-        int first = batched ? 2 : 1;
-        long[] out = new long[inputShape.length];
-        if (batched) {
-            out[0] = inputShape[0];
-        }
-        out[first - 1] = outChannels;
-        boolean tooSmall = false;
-        for (int i = 0; i < rank; i++) {
-            out[first + i] = outputSize(i, inputShape[first + i]);
-            tooSmall |= out[first + i] < 1;
-        }
-        if (tooSmall) {
-            throw new IllegalArgumentException("Given input size per channel: (" + joinSpatial(inputShape, first)
-                + "). Calculated output size per channel: (" + joinSpatial(out, first) + "). Output size is too small");
+        boolean batched = checkInputRank(rank, inputShape);
+        long[] in = batched ? inputShape : prepend(1, inputShape); // PyTorch judges the batched form
+        checkInputChannels(weightShape(), in);
+        long[] out = outputShapeOfBatched(in);
+        if (!batched) {
+            out = Arrays.copyOfRange(out, 1, out.length);
         }
         long elements = Tensor.elementCount(out);
         if (elements > Tensor.MAX_ELEMENTS) {
@@ -255,44 +329,82 @@ public final class ConvTransposeLayer {
         return out;
     }
 
+    /** The output of a batched input whose rank and channels were checked: PyTorch's empty-input rules, then size. */
+    private long[] outputShapeOfBatched(long[] in) {
+        long[] out = new long[in.length];
+        out[0] = in[0];
+        out[1] = outChannels;
+        boolean empty = in[0] == 0; // PyTorch returns an empty batch without running the size checks below
+        if (!empty && Tensor.elementCount(in) == 0) {
+            throw new IllegalArgumentException("Only zero batch or zero channel inputs are supported, but got input "
+                + "shape: " + Arrays.toString(in));
+        }
+        boolean tooSmall = false;
+        for (int i = 0; i < rank; i++) {
+            out[2 + i] = outputSize(i, in[2 + i]);
+            tooSmall |= out[2 + i] < (empty ? 0 : 1);
+        }
+        if (tooSmall) {
+            long[] inSpatial = rank == 3 ? Arrays.copyOfRange(in, 2, 5) : as2d(Arrays.copyOfRange(in, 2, in.length), 1);
+            long[] outSpatial = rank == 3 ? Arrays.copyOfRange(out, 2, 5)
+                : as2d(Arrays.copyOfRange(out, 2, out.length), 1);
+            throw new IllegalArgumentException("Given input size per channel: (" + join(inSpatial)
+                + "). Calculated output size per channel: (" + join(outSpatial) + "). Output size is too small");
+        }
+        return out;
+    }
+
     /**
-     * The one shape formula: the output length along one spatial dimension. Not validated: it may be below 1.
+     * The one shape formula: output length along spatial dimension {@code dim} for an input of length {@code in}.
+     * Saturates at {@link Long#MAX_VALUE} instead of overflowing, so an absurd input is refused for its size. Not
+     * validated otherwise: it may be below 1.
      *
      * @param dim the spatial dimension, {@code 0 <= dim < rank()}
      * @param in the input length along it
      * @return {@code (in - 1)*stride - padBegin - padEnd + dilation*(kernelSize - 1) + 1}
      */
     public long outputSize(int dim, long in) {
-        return (in - 1) * stride[dim] - padBegin(dim) - padEnd(dim) + (long) dilation[dim] * (kernelSize[dim] - 1) + 1;
+        try {
+            long scattered = Math.multiplyExact(in - 1, (long) stride[dim]);
+            return Math.addExact(scattered - padBegin(dim) - padEnd(dim),
+                (long) dilation[dim] * (kernelSize[dim] - 1) + 1);
+        } catch (ArithmeticException overflow) {
+            return in > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+        }
     }
 
-    /** Validates an input shape; returns whether it is batched. */
-    private boolean checkInputShape(long[] inputShape) {
+    /** batchify (Convolution.cpp): the input has rank + 1 (unbatched) or rank + 2 dimensions; returns whether batched. */
+    private static boolean checkInputRank(int rank, long[] inputShape) {
         if (inputShape.length != rank + 1 && inputShape.length != rank + 2) {
             throw new IllegalArgumentException("Expected " + (rank + 1) + "D (unbatched) or " + (rank + 2)
                 + "D (batched) input to conv_transpose" + rank + "d, but got input of size: "
                 + Arrays.toString(inputShape));
         }
-        boolean batched = inputShape.length == rank + 2;
-        int first = batched ? 2 : 1;
         for (long d : inputShape) {
-            if (d < 0) {
+            if (d < 0) { // a PyTorch tensor cannot have such a size, so PyTorch has no message for it
                 throw new IllegalArgumentException("input size must be non-negative, but got input of size: "
                     + Arrays.toString(inputShape));
             }
         }
-        if (inputShape[first - 1] != inChannels) {
-            throw new IllegalArgumentException("Given transposed=1, weight of size " + Arrays.toString(weightShape())
-                + ", expected input" + Arrays.toString(inputShape) + " to have " + inChannels
-                + " channels, but got " + inputShape[first - 1] + " channels instead");
+        return inputShape.length == rank + 2;
+    }
+
+    /** check_shape_forward: the batched input's channels against the weight. */
+    private static void checkInputChannels(long[] weight, long[] batchedInput) {
+        if (batchedInput[1] != weight[0]) {
+            throw new IllegalArgumentException("Given transposed=1, weight of size " + Arrays.toString(weight)
+                + ", expected input" + Arrays.toString(batchedInput) + " to have " + weight[0]
+                + " channels, but got " + batchedInput[1] + " channels instead");
         }
-        for (int i = 0; i < rank; i++) {
-            if (inputShape[first + i] < 1) {
-                throw new IllegalArgumentException("Expected input's spatial sizes to be positive, but got input of size: "
-                    + Arrays.toString(inputShape));
-            }
+    }
+
+    /** check_shape_forward: a bias must be {@code [weight[1] * groups]}. */
+    private static void checkBias(long[] weight, int groups, long[] bias) {
+        if (bias.length != 1 || bias[0] != weight[1] * groups) {
+            throw new IllegalArgumentException("Given transposed=1, weight of size " + Arrays.toString(weight)
+                + ", expected bias to be 1-dimensional with " + weight[1] * groups + " elements, but got bias of size "
+                + Arrays.toString(bias) + " instead");
         }
-        return batched;
     }
 
     /**
@@ -329,11 +441,7 @@ public final class ConvTransposeLayer {
             throw new IllegalArgumentException("the layer was built with bias=true, so a bias of size ["
                 + outChannels + "] is required, but none was given");
         }
-        if (shape.length != 1 || shape[0] != outChannels) {
-            throw new IllegalArgumentException("Given weight of size " + Arrays.toString(weightShape())
-                + ", expected bias to be 1-dimensional with " + outChannels + " elements, but got bias of size "
-                + Arrays.toString(shape) + " instead");
-        }
+        checkBias(weightShape(), groups, shape);
     }
 
     /**
@@ -353,7 +461,7 @@ public final class ConvTransposeLayer {
         }
         Objects.requireNonNull(inputShape, "inputShape");
         Objects.requireNonNull(requestedOutputSize, "requestedOutputSize");
-        boolean batched = checkInputShape(inputShape);
+        boolean batched = checkInputRank(rank, inputShape);
         int first = batched ? 2 : 1;
         int nonSpatial = inputShape.length - rank;
         long[] requested = requestedOutputSize;
@@ -367,16 +475,19 @@ public final class ConvTransposeLayer {
         }
         long[] min = new long[rank];
         long[] max = new long[rank];
-        long[] in = Arrays.copyOfRange(inputShape, first, inputShape.length);
         for (int i = 0; i < rank; i++) {
-            min[i] = outputSize(i, in[i]) - outputPadding[i]; // PyTorch ignores the layer's own output padding here
-            max[i] = min[i] + stride[i] - 1;
+            long natural = outputSize(i, inputShape[first + i]);
+            min[i] = natural == Long.MAX_VALUE ? natural : natural - outputPadding[i]; // PyTorch ignores it here
+            max[i] = min[i] > Long.MAX_VALUE - stride[i] ? Long.MAX_VALUE : min[i] + stride[i] - 1;
         }
         for (int i = 0; i < rank; i++) {
             if (requested[i] < min[i] || requested[i] > max[i]) {
+                // sic: PyTorch prints input.size()[2:], whether or not the input is batched
+                long[] shown = inputShape.length > 2 ? Arrays.copyOfRange(inputShape, 2, inputShape.length)
+                    : new long[0];
                 throw new IllegalArgumentException("requested an output size of " + Arrays.toString(requested)
                     + ", but valid sizes range from " + Arrays.toString(min) + " to " + Arrays.toString(max)
-                    + " (for an input of " + Arrays.toString(in) + ")");
+                    + " (for an input of torch.Size(" + Arrays.toString(shown) + "))");
             }
         }
         int[] result = new int[rank];
@@ -386,13 +497,88 @@ public final class ConvTransposeLayer {
         return result;
     }
 
-    private static String joinSpatial(long[] shape, int first) {
+    /**
+     * The layer PyTorch's functional form describes, {@code F.conv_transpose{1,2,3}d(input, weight, bias, stride,
+     * padding, output_padding, groups, dilation)}, judged in PyTorch's order with its messages: the spatial rank
+     * comes from the weight {@code [in_channels, out_channels/groups, *kernel_size]}, {@code biasShape} is
+     * {@code null} for no bias, and each hyperparameter is one value or one per spatial dimension. Everything but the
+     * output's size is judged here; {@link #outputShape} judges that last, as PyTorch does, after an
+     * {@code output_size} has been turned into an output padding ({@link #outputPaddingFor}).
+     */
+    public static ConvTransposeLayer functional(long[] inputShape, long[] weightShape, long[] biasShape, int[] stride,
+                                                int[] padding, int[] outputPadding, int groups, int[] dilation) {
+        Objects.requireNonNull(inputShape, "inputShape");
+        Objects.requireNonNull(weightShape, "weightShape");
+        if (weightShape.length < 3) {
+            throw new IllegalArgumentException("weight should have at least three dimensions, but got weight of size "
+                + Arrays.toString(weightShape));
+        }
+        if (weightShape.length > 5) {
+            throw new IllegalArgumentException("weight should have 3, 4 or 5 dimensions ([in_channels, "
+                + "out_channels/groups, *kernel_size] of a 1d, 2d or 3d layer), but got weight of size "
+                + Arrays.toString(weightShape));
+        }
+        int rank = weightShape.length - 2;
+        for (long d : weightShape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("Trying to create tensor with negative dimension " + d + ": "
+                    + Arrays.toString(weightShape));
+            }
+        }
+        boolean batched = checkInputRank(rank, inputShape);
+        long[] in = batched ? inputShape : prepend(1, inputShape);
+        if (groups <= 0) {
+            throw new IllegalArgumentException("non-positive groups is not supported, but got groups=" + groups);
+        }
+        int[] s = broadcast("stride", stride, rank);
+        int[] p = broadcast("padding", padding, rank);
+        int[] d = broadcast("dilation", dilation, rank);
+        int[] op = broadcast("output_padding", outputPadding, rank);
+        checkParameters(rank, weightShape, groups, s, p, op, d);
+        checkInputChannels(weightShape, in);
+        if (biasShape != null) {
+            checkBias(weightShape, groups, biasShape);
+        }
+        boolean empty = in[0] == 0;
+        if (!empty && Tensor.elementCount(in) == 0) {
+            throw new IllegalArgumentException("Only zero batch or zero channel inputs are supported, but got input "
+                + "shape: " + Arrays.toString(in));
+        }
+        checkReferencePath(rank, weightShape, s, op, d);
+        int[] kernel = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            kernel[i] = toInt("kernel_size", weightShape[2 + i]);
+        }
+        ConvTransposeLayer layer = builder(rank)
+            .inChannels(toInt("in_channels", weightShape[0]))
+            .outChannels(toInt("out_channels", weightShape[1] * groups))
+            .kernelSize(kernel).stride(s).padding(p).outputPadding(op).dilation(d).groups(groups)
+            .bias(biasShape != null)
+            .build();
+        return layer;
+    }
+
+    private static int toInt(String name, long v) {
+        if (v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name + " " + v + " is larger than " + Integer.MAX_VALUE);
+        }
+        return (int) v;
+    }
+
+    private static long[] prepend(long first, long[] rest) {
+        long[] out = new long[rest.length + 1];
+        out[0] = first;
+        System.arraycopy(rest, 0, out, 1, rest.length);
+        return out;
+    }
+
+    private static String join(long[] values) {
         StringBuilder sb = new StringBuilder();
-        for (int i = first; i < shape.length; i++) {
-            if (i > first) {
+        for (int i = 0; i < values.length; i++) {
+            if (i > 0) {
                 sb.append(" x ");
             }
-            sb.append(shape[i]);
+            sb.append(values[i]);
         }
         return sb.toString();
     }

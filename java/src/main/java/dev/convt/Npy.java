@@ -5,7 +5,12 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -32,6 +37,9 @@ public final class Npy {
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
+    /** The largest file {@link #read} accepts: it reads the whole file into one byte array. */
+    static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
+
     private Npy() {}
 
     /** Thrown for a file that is not a readable {@code .npy} of a supported kind. */
@@ -54,6 +62,12 @@ public final class Npy {
      * @throws IOException when it cannot be read
      */
     public static Tensor read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > MAX_FILE_BYTES) {
+            // refuse before reading: a file this large cannot hold an array a tensor can hold
+            throw new NpyFormatException(file, "file of " + size + " bytes is larger than the " + MAX_FILE_BYTES
+                + " bytes convt reads");
+        }
         byte[] bytes = Files.readAllBytes(file);
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < MAGIC.length + 2) {
@@ -172,14 +186,15 @@ public final class Npy {
 
     /**
      * Writes {@code tensor} as a little-endian float32 C-order {@code .npy} (format 1.0, or 2.0 when the header is
-     * too long for 1.0). The file is written to a temporary sibling and moved into place, so a failure never leaves
-     * a partial file at {@code file}.
+     * too long for 1.0). The file is written to a temporary sibling and renamed into place, so a failure never leaves
+     * a partial file at {@code file}, and only a regular file is ever replaced (see {@link #checkWritable}).
      *
      * @param file where to write
      * @param tensor what to write
      * @throws IOException when writing fails
      */
     public static void write(Path file, Tensor tensor) throws IOException {
+        Path target = checkWritable(file);
         long[] shape = tensor.shape();
         StringBuilder dict = new StringBuilder("{'descr': '<f4', 'fortran_order': False, 'shape': (");
         for (int i = 0; i < shape.length; i++) {
@@ -208,17 +223,78 @@ public final class Npy {
         ByteBuffer data = ByteBuffer.allocate(tensor.elementCount() * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         data.asFloatBuffer().put(tensor.buffer());
 
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        } catch (FileSystemException e) { // it names the temporary file, which the user never heard of
+            throw rename(e, file, "cannot create a file in " + dir);
+        }
         try {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 out.write(header);
                 out.write(data.array());
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            try {
+                // rename(2): replaces a regular file atomically and refuses to replace a directory
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                checkWritable(file);
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (FileSystemException e) {
+            throw tmp.toString().equals(e.getFile()) || target.toString().equals(e.getFile())
+                ? rename(e, file, e.getReason()) : e;
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /**
+     * Where {@link #write} would put {@code file}: the path itself, or the regular file a symbolic link points to.
+     * Refuses (naming {@code file}) a directory or any other existing thing that is not a regular file, a symbolic
+     * link to nothing, and a folder that does not exist: nothing but a regular file the caller named is replaced.
+     */
+    public static Path checkWritable(Path file) throws IOException {
+        Path target = file;
+        if (Files.isSymbolicLink(file)) {
+            try {
+                target = file.toRealPath();
+            } catch (NoSuchFileException e) {
+                throw new FileSystemException(file.toString(), null, "is a symbolic link to nothing; not replacing it");
+            }
+        }
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw new FileSystemException(file.toString(), null, "is a directory; name a file to write");
+            }
+            if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw new FileSystemException(file.toString(), null, "is not a regular file; not replacing it");
+            }
+        }
+        Path parent = target.toAbsolutePath().getParent();
+        if (!Files.isDirectory(parent)) {
+            String folder = file.getParent() != null ? file.getParent().toString() : parent.toString();
+            if (Files.exists(parent)) {
+                throw new FileSystemException(file.toString(), null, folder + " is not a folder");
+            }
+            throw new NoSuchFileException(file.toString(), null, "the folder " + folder + " does not exist");
+        }
+        return target;
+    }
+
+    /** The same kind of failure, about the caller's {@code file}. */
+    private static FileSystemException rename(FileSystemException e, Path file, String reason) {
+        FileSystemException renamed;
+        if (e instanceof AccessDeniedException) {
+            renamed = new AccessDeniedException(file.toString(), null, reason);
+        } else if (e instanceof NoSuchFileException) {
+            renamed = new NoSuchFileException(file.toString(), null, reason);
+        } else {
+            renamed = new FileSystemException(file.toString(), null, reason);
+        }
+        renamed.initCause(e);
+        return renamed;
     }
 
     /** Preamble space plus the dict, padded with spaces and a newline so the data starts 64-byte aligned. */

@@ -95,37 +95,27 @@ public final class PyTorch {
                 + "derives the output padding");
         }
         int groups = attrs.groups == null ? 1 : attrs.groups;
-        int[] kernel = new int[rank];
-        for (int i = 0; i < rank; i++) {
-            kernel[i] = toInt("kernel_size", weightShape[2 + i]);
-        }
-        ConvTransposeLayer.Builder b = ConvTransposeLayer.builder(rank)
-            .inChannels(toInt("in_channels", weightShape[0]))
-            .outChannels(toInt("out_channels", weightShape[1] * groups))
-            .kernelSize(kernel)
-            .groups(groups)
-            .bias(biasShape != null);
         Map<String, String> given = new LinkedHashMap<>();
         if (attrs.stride != null) {
-            b.stride(attrs.stride);
             given.put("stride", Arrays.toString(attrs.stride));
         }
         if (attrs.padding != null) {
-            b.padding(attrs.padding);
             given.put("padding", Arrays.toString(attrs.padding));
         }
         if (attrs.outputPadding != null) {
-            b.outputPadding(attrs.outputPadding);
             given.put("output_padding", Arrays.toString(attrs.outputPadding));
         }
         if (attrs.dilation != null) {
-            b.dilation(attrs.dilation);
             given.put("dilation", Arrays.toString(attrs.dilation));
         }
         if (attrs.groups != null) {
             given.put("groups", String.valueOf(groups));
         }
-        ConvTransposeLayer layer = b.build();
+        // judged as F.conv_transposeNd judges its arguments, in its order and with its messages
+        ConvTransposeLayer layer = ConvTransposeLayer.functional(inputShape, weightShape, biasShape,
+            attrs.stride == null ? new int[] {1} : attrs.stride, attrs.padding == null ? new int[] {0} : attrs.padding,
+            attrs.outputPadding == null ? new int[] {0} : attrs.outputPadding, groups,
+            attrs.dilation == null ? new int[] {1} : attrs.dilation);
         String derivation;
         if (attrs.outputSize != null) {
             given.put("output_size", Arrays.toString(attrs.outputSize));

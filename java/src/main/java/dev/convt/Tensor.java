@@ -25,6 +25,8 @@ public final class Tensor {
 
     private final long[] shape;
     private final FloatBuffer data;
+    /** Native address of a direct tensor's first element, resolved on first use; it never moves. */
+    private volatile long address = DirectAddress.NOT_RESOLVED;
 
     private Tensor(long[] shape, FloatBuffer data) {
         this.shape = shape;
@@ -68,8 +70,9 @@ public final class Tensor {
         Objects.requireNonNull(data, "data");
         long n = checkedCount(shape);
         if (data.length != n) {
-            throw new IllegalArgumentException("data has " + data.length + " elements but shape "
-                + Arrays.toString(shape) + " needs " + n);
+            // PyTorch's text for a view of the wrong size (torch.as_tensor(data).view(shape))
+            throw new IllegalArgumentException("shape '" + Arrays.toString(shape) + "' is invalid for input of size "
+                + data.length + " (data has " + data.length + " elements, the shape needs " + n + ")");
         }
         return new Tensor(shape.clone(), FloatBuffer.wrap(data));
     }
@@ -100,8 +103,9 @@ public final class Tensor {
         Objects.requireNonNull(buffer, "buffer");
         long n = checkedCount(shape);
         if (buffer.remaining() != n) {
-            throw new IllegalArgumentException("buffer has " + buffer.remaining() + " remaining elements but shape "
-                + Arrays.toString(shape) + " needs " + n);
+            throw new IllegalArgumentException("shape '" + Arrays.toString(shape) + "' is invalid for input of size "
+                + buffer.remaining() + " (the buffer has " + buffer.remaining() + " remaining elements, the shape needs "
+                + n + ")");
         }
         if (buffer.isDirect() && buffer.order() != ByteOrder.nativeOrder()) {
             throw new IllegalArgumentException("a direct buffer must be in native byte order (" + ByteOrder.nativeOrder()
@@ -122,7 +126,8 @@ public final class Tensor {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+                throw new IllegalArgumentException("Trying to create tensor with negative dimension " + d + ": "
+                    + Arrays.toString(shape));
             }
             n = Math.multiplyHigh(n, d) != 0 ? Long.MAX_VALUE : n * d;
             if (n < 0) {
@@ -156,6 +161,43 @@ public final class Tensor {
     public boolean isDirect() { return data.isDirect(); }
     /** {@return whether the tensor wraps a read-only buffer} It can then be an input, never an output. */
     public boolean isReadOnly() { return data.isReadOnly(); }
+
+    /**
+     * Whether any element of this tensor and of {@code other} is the same storage: a range of one {@code float[]}, or
+     * overlapping direct memory, however each was wrapped, sliced or reshaped. Storage that cannot be identified (the
+     * array behind a read-only heap buffer; direct memory where JavaCPP's natives do not load) counts as not shared.
+     */
+    public boolean sharesStorageWith(Tensor other) {
+        Objects.requireNonNull(other, "other");
+        int count = data.capacity();
+        int otherCount = other.data.capacity();
+        if (count == 0 || otherCount == 0 || data.isDirect() != other.data.isDirect()) {
+            return false;
+        }
+        if (data.isDirect()) {
+            long a = address();
+            long b = other.address();
+            if (a == DirectAddress.UNKNOWN || b == DirectAddress.UNKNOWN) {
+                return false;
+            }
+            return a < b + (long) otherCount * Float.BYTES && b < a + (long) count * Float.BYTES;
+        }
+        if (!data.hasArray() || !other.data.hasArray() || data.array() != other.data.array()) {
+            return false;
+        }
+        int a = data.arrayOffset();
+        int b = other.data.arrayOffset();
+        return a < b + otherCount && b < a + count;
+    }
+
+    private long address() {
+        long a = address;
+        if (a == DirectAddress.NOT_RESOLVED) {
+            a = DirectAddress.of(data);
+            address = a;
+        }
+        return a;
+    }
 
     /**
      * Compares shapes without allocating ({@code forward} calls it on every call).
@@ -263,10 +305,17 @@ public final class Tensor {
      * @throws IllegalArgumentException when the element counts differ
      */
     public Tensor reshape(long... newShape) {
+        Objects.requireNonNull(newShape, "newShape");
+        for (long d : newShape) {
+            if (d < 0) { // PyTorch's text; it would infer a -1, convt does not
+                throw new IllegalArgumentException("invalid shape dimension " + d + " (convt infers no dimension: "
+                    + "give every size)");
+            }
+        }
         long n = checkedCount(newShape);
         if (n != elementCount()) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(newShape) + " is invalid for a tensor of "
-                + elementCount() + " elements");
+            throw new IllegalArgumentException("shape '" + Arrays.toString(newShape) + "' is invalid for input of size "
+                + elementCount());
         }
         return new Tensor(newShape.clone(), data.duplicate());
     }

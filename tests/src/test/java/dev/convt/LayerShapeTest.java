@@ -80,11 +80,16 @@ class LayerShapeTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> l.outputPaddingFor(new long[] {1, 16, 4, 4}, 9, 9));
         assertEquals("requested an output size of [9, 9], but valid sizes range from [7, 7] to [8, 8] "
-            + "(for an input of [4, 4])", e.getMessage());
+            + "(for an input of torch.Size([4, 4]))", e.getMessage());
         IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
             () -> l.outputPaddingFor(new long[] {1, 16, 4, 4}, 6, 8));
         assertEquals("requested an output size of [6, 8], but valid sizes range from [7, 7] to [8, 8] "
-            + "(for an input of [4, 4])", small.getMessage());
+            + "(for an input of torch.Size([4, 4]))", small.getMessage());
+        // sic: PyTorch prints input.size()[2:] also for an unbatched input (torch/nn/modules/conv.py, _output_padding)
+        IllegalArgumentException unbatched = assertThrows(IllegalArgumentException.class,
+            () -> l.outputPaddingFor(new long[] {16, 4, 4}, 9, 9));
+        assertEquals("requested an output size of [9, 9], but valid sizes range from [7, 7] to [8, 8] "
+            + "(for an input of torch.Size([4]))", unbatched.getMessage());
         IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
             () -> l.outputPaddingFor(new long[] {1, 16, 4, 4}, 8, 8, 8));
         assertEquals("ConvTranspose2D: for 4D input, output_size must have 2 or 4 elements (got 3)",

@@ -8,15 +8,18 @@ import picocli.CommandLine.Command;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 /**
  * The {@code convt} command line: {@code demo} (the default), {@code run}, {@code check}, {@code info}, {@code bench}. Every command
  * takes {@code --help}; {@code convt --version} prints the versions of convt, oneDNN and the JVM.
  *
- * <p>Exit codes: 0 success; 1 {@code check} found a backend outside tolerance; 2 bad arguments or inputs (one line
- * on stderr, no output file written).
+ * <p>Exit codes: 0 success; 1 {@code check} found a backend outside tolerance, failing, or none to compare; 2 bad
+ * arguments or inputs (one line on stderr, no output file written); 3 an unexpected failure (one line on stderr, the
+ * stack trace with {@code --verbose}).
  *
  * <pre>{@code
  * java -jar java/target/convt.jar run --input x.npy --weight w.npy --stride 2 --padding 1 --output y.npy
@@ -33,15 +36,24 @@ import java.util.concurrent.Callable;
         "  convt               # the demo, on every backend",
         "  convt info          # versions, backends, why one is unavailable",
         "  convt run --help    # a command's options, with an example",
-        "  convt bench --shape dcgan_g2,latency   # median ms and GFLOP/s per backend",
-        "",
-        "Exit codes: 0 success; 1 check found a backend outside the tolerance; 2 bad arguments or inputs."})
+        "  convt bench --shape dcgan_g2,latency   # median ms and GFLOP/s per backend"},
+    exitCodeListHeading = ConvtCli.EXIT_CODES_HEADING,
+    exitCodeList = {ConvtCli.EXIT_CODE_0, ConvtCli.EXIT_CODE_1, ConvtCli.EXIT_CODE_2, ConvtCli.EXIT_CODE_3})
 public final class ConvtCli implements Callable<Integer> {
 
+    /** Exit code of {@code check} when a backend disagrees with the reference, fails, or none could be compared. */
+    public static final int EXIT_MISMATCH = 1;
     /** Exit code for bad arguments or inputs. */
     public static final int EXIT_USAGE = 2;
-    /** Exit code of {@code check} when a backend disagrees with the reference. */
-    public static final int EXIT_MISMATCH = 1;
+    /** Exit code for an unexpected failure: a bug, a native failure, memory exhausted. */
+    public static final int EXIT_INTERNAL = 3;
+
+    static final String EXIT_CODES_HEADING = "%nExit codes:%n";
+    static final String EXIT_CODE_0 = "0:success";
+    static final String EXIT_CODE_1 = "1:check: a backend disagrees with the reference, fails, or none besides the "
+        + "reference could run";
+    static final String EXIT_CODE_2 = "2:bad arguments or inputs (one line on stderr; no output file written)";
+    static final String EXIT_CODE_3 = "3:unexpected failure (one line on stderr; the stack trace with --verbose)";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -64,7 +76,31 @@ public final class ConvtCli implements Callable<Integer> {
      * @return the exit code
      */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cmd = new CommandLine(new ConvtCli());
+        CommandLine cmd;
+        try {
+            cmd = configure(new CommandLine(new ConvtCli()), out, err);
+        } catch (Throwable t) { // picocli could not even build the model: still one line and a code
+            return internalError(err, t, Arrays.asList(args).contains("--verbose"));
+        }
+        return execute(cmd, args);
+    }
+
+    /** Executes a command line that {@link #configure} prepared; every outcome becomes an exit code. */
+    static int execute(CommandLine cmd, String... args) {
+        PrintWriter err = cmd.getErr();
+        int code;
+        try {
+            code = cmd.execute(args);
+        } catch (Throwable t) { // Errors (out of memory, a native library that does not link) bypass picocli's handler
+            code = internalError(err, t, Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v"));
+        }
+        cmd.getOut().flush();
+        err.flush();
+        return code;
+    }
+
+    /** Installs the streams and the handlers that turn every failure into one line on stderr and an exit code. */
+    static CommandLine configure(CommandLine cmd, PrintWriter out, PrintWriter err) {
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setParameterExceptionHandler((ex, a) -> {
@@ -74,28 +110,51 @@ public final class ConvtCli implements Callable<Integer> {
             return EXIT_USAGE;
         });
         cmd.setExecutionExceptionHandler((ex, c, parseResult) -> {
-            if (ex instanceof NoSuchFileException) {
-                c.getErr().println("convt: no such file or directory: " + ex.getMessage());
+            PrintWriter e = c.getErr();
+            if (ex instanceof NoSuchFileException nsf) {
+                e.println("convt: no such file or directory: " + fileAndReason(nsf));
                 return EXIT_USAGE;
             }
-            if (ex instanceof AccessDeniedException) {
-                c.getErr().println("convt: permission denied: " + ex.getMessage());
+            if (ex instanceof AccessDeniedException ade) {
+                e.println("convt: permission denied: " + fileAndReason(ade));
                 return EXIT_USAGE;
             }
             if (ex instanceof IllegalArgumentException || ex instanceof IOException
                 || ex instanceof UnsupportedOperationException) {
-                c.getErr().println("convt: " + firstLine(ex.getMessage()));
+                e.println("convt: " + firstLine(ex.getMessage()));
                 return EXIT_USAGE;
             }
-            throw ex;
+            return internalError(e, ex, verbose(parseResult));
         });
-        int code = cmd.execute(args);
-        out.flush();
-        err.flush();
-        return code;
+        return cmd;
     }
 
-    private static String firstLine(String message) {
+    private static boolean verbose(CommandLine.ParseResult parseResult) {
+        for (CommandLine.ParseResult pr = parseResult; pr != null; pr = pr.subcommand()) {
+            if (pr.commandSpec().findOption("--verbose") != null && pr.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One line naming the failure; the stack trace follows only when asked for. */
+    static int internalError(PrintWriter err, Throwable t, boolean verbose) {
+        err.println("convt: internal error: " + t.getClass().getName()
+            + (t.getMessage() == null ? "" : ": " + firstLine(t.getMessage()))
+            + (verbose ? "" : " (run with --verbose for the stack trace)"));
+        if (verbose) {
+            t.printStackTrace(err);
+        }
+        err.flush();
+        return EXIT_INTERNAL;
+    }
+
+    private static String fileAndReason(FileSystemException e) {
+        return e.getFile() + (e.getReason() == null ? "" : " (" + e.getReason() + ")");
+    }
+
+    static String firstLine(String message) {
         if (message == null) {
             return "error";
         }

@@ -115,7 +115,7 @@ final class OneDnnOp extends CompiledConvTranspose {
             Geometry g = new Geometry(layer(), layout(), batch, spatialIn);
             Plan plan = Routes.choose(weights, g, routePolicy);
             implementation = plan.implementation();
-            warnIfReference(plan.implementation(), layer(), g.inDims);
+            ImplementationNames.warnIfReference(plan.implementation(), layer(), g.inDims);
             boolean uncached = cache.length >= MAX_CACHED_SHAPES;
             Entry e = new Entry(batch, spatialIn.clone(), plan, uncached);
             if (!uncached) {
@@ -129,25 +129,6 @@ final class OneDnnOp extends CompiledConvTranspose {
             }
             return e;
         }
-    }
-
-    /**
-     * oneDNN's reference implementations ({@code ref:any}) are correct but orders of magnitude slower than its
-     * JIT ones, and oneDNN falls back to them silently: say so, once per shape built.
-     */
-    static boolean warnIfReference(String implementation, ConvTransposeLayer layer, long[] inDims) {
-        String impl = implementation;
-        for (String route : Routes.ids()) { // the route's own prefix, e.g. "deconv-any: ref:any"
-            if (impl.startsWith(route + ": ")) {
-                impl = impl.substring(route.length() + 2);
-            }
-        }
-        if (!impl.startsWith("ref")) {
-            return false;
-        }
-        LOG.log(Level.WARNING, () -> "oneDNN chose its reference implementation '" + implementation + "' for " + layer
-            + " with input " + Arrays.toString(inDims) + ": expect it to be orders of magnitude slower");
-        return true;
     }
 
     /** Execution contexts alive over every cached shape (idle or running); for tests of the pool's cap. */
