@@ -49,8 +49,8 @@ class PyTorchConventionTest {
         IllegalArgumentException bias = assertThrows(IllegalArgumentException.class,
             () -> PyTorch.convTranspose(new PyTorch.Attributes(), new long[] {1, 1, 5}, new long[] {1, 2, 3},
                 new long[] {3}));
-        assertEquals("Given weight of size [1, 2, 3], expected bias to be 1-dimensional with 2 elements, but got bias "
-            + "of size [3] instead", bias.getMessage());
+        assertEquals("Given transposed=1, weight of size [1, 2, 3], expected bias to be 1-dimensional with 2 elements, "
+            + "but got bias of size [3] instead", bias.getMessage()); // F.conv_transpose1d's text
         IllegalArgumentException input = assertThrows(IllegalArgumentException.class,
             () -> PyTorch.convTranspose(new PyTorch.Attributes(), new long[] {1, 2, 5}, new long[] {1, 2, 3}, null));
         assertEquals("Given transposed=1, weight of size [1, 2, 3], expected input[1, 2, 5] to have 1 channels, but got "
