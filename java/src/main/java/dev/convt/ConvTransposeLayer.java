@@ -504,6 +504,17 @@ public final class ConvTransposeLayer {
      * {@code null} for no bias, and each hyperparameter is one value or one per spatial dimension. Everything but the
      * output's size is judged here; {@link #outputShape} judges that last, as PyTorch does, after an
      * {@code output_size} has been turned into an output padding ({@link #outputPaddingFor}).
+     *
+     * @param inputShape the input, {@code [N, in_channels, *spatial]} or unbatched {@code [in_channels, *spatial]}
+     * @param weightShape the weight, {@code [in_channels, out_channels/groups, *kernel_size]}
+     * @param biasShape the bias, {@code [out_channels]}, or {@code null} for none
+     * @param stride {@code stride}: one value, or one per spatial dimension
+     * @param padding {@code padding}: one value, or one per spatial dimension
+     * @param outputPadding {@code output_padding}: one value, or one per spatial dimension
+     * @param groups {@code groups}
+     * @param dilation {@code dilation}: one value, or one per spatial dimension
+     * @return the layer
+     * @throws IllegalArgumentException with PyTorch's message when PyTorch would refuse the arguments
      */
     public static ConvTransposeLayer functional(long[] inputShape, long[] weightShape, long[] biasShape, int[] stride,
                                                 int[] padding, int[] outputPadding, int groups, int[] dilation) {

@@ -254,6 +254,10 @@ public final class Npy {
      * Where {@link #write} would put {@code file}: the path itself, or the regular file a symbolic link points to.
      * Refuses (naming {@code file}) a directory or any other existing thing that is not a regular file, a symbolic
      * link to nothing, and a folder that does not exist: nothing but a regular file the caller named is replaced.
+     *
+     * @param file the path a caller asked to write
+     * @return the regular file that would be written (the path itself, or where its symbolic link points)
+     * @throws IOException when {@code file} may not be written, with a message naming it
      */
     public static Path checkWritable(Path file) throws IOException {
         Path target = file;

@@ -166,6 +166,9 @@ public final class Tensor {
      * Whether any element of this tensor and of {@code other} is the same storage: a range of one {@code float[]}, or
      * overlapping direct memory, however each was wrapped, sliced or reshaped. Storage that cannot be identified (the
      * array behind a read-only heap buffer; direct memory where JavaCPP's natives do not load) counts as not shared.
+     *
+     * @param other another tensor
+     * @return whether the two overlap in memory
      */
     public boolean sharesStorageWith(Tensor other) {
         Objects.requireNonNull(other, "other");

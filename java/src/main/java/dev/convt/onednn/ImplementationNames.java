@@ -29,6 +29,9 @@ public final class ImplementationNames {
     /**
      * Whether {@code implementation} (an {@code impl_info_str}, possibly composed with {@code +} and followed by a
      * note of ours in parentheses) is or wraps one of oneDNN's reference implementations.
+     *
+     * @param implementation an implementation name, e.g. {@code conv:any+ref:any}; {@code null} is none
+     * @return whether it names one of oneDNN's (slow) reference implementations
      */
     public static boolean isReference(String implementation) {
         if (implementation == null) {
