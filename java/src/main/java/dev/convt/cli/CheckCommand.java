@@ -41,7 +41,7 @@ final class CheckCommand implements Callable<Integer> {
     List<Backend> backends = Backends.all();
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         ConvertedLayer converted = options.load();
         ConvTransposeLayer layer = converted.layer();
@@ -50,7 +50,8 @@ final class CheckCommand implements Callable<Integer> {
         String oracleImplementation;
         try (CompiledConvTranspose ref = oracle.compile(layer, options.weightTensor, options.biasTensor,
                 options.layout)) {
-            reference = ref.forward(options.inputTensor);
+            reference = Progress.around(spec.commandLine().getErr(), "running the reference",
+                () -> ref.forward(options.inputTensor));
             oracleImplementation = ref.implementation();
         }
         Tolerance tol = Tolerance.forLayer(layer);
@@ -79,7 +80,8 @@ final class CheckCommand implements Callable<Integer> {
             }
             try (CompiledConvTranspose op = backend.compile(layer, options.weightTensor, options.biasTensor,
                     options.layout)) {
-                Tensor got = op.forward(options.inputTensor);
+                Tensor got = Progress.around(spec.commandLine().getErr(), "running " + backend.id(),
+                    () -> op.forward(options.inputTensor));
                 Tolerance.Report r = tol.compare(reference, got);
                 allOk &= r.ok();
                 compared++;

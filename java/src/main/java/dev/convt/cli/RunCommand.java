@@ -45,7 +45,7 @@ final class RunCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         checkOutput();
         ConvertedLayer converted = options.load();
@@ -54,7 +54,8 @@ final class RunCommand implements Callable<Integer> {
         Tensor result;
         try (CompiledConvTranspose op = selection.backend().compile(layer, options.weightTensor, options.biasTensor,
                 options.layout)) {
-            result = op.forward(options.inputTensor);
+            result = Progress.around(spec.commandLine().getErr(), "running " + layer + " on " + op.backendId(),
+                () -> op.forward(options.inputTensor));
             if (verbose) {
                 out.println(layer.describe());
                 out.println("backend: " + selection);
