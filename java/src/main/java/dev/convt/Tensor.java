@@ -140,6 +140,16 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * Copies elements {@code [index, index + length)} (flat, row-major) into {@code dst[offset, offset + length)}:
+     * an absolute bulk read that allocates nothing, for backends reading direct tensors in place.
+     *
+     * @throws IndexOutOfBoundsException when either range is out of bounds
+     */
+    public void get(int index, float[] dst, int offset, int length) {
+        data.get(index, dst, offset, length);
+    }
+
     /** Copies this tensor's elements into {@code dst}; its length must equal {@link #elementCount()}. */
     public void copyTo(float[] dst) {
         Objects.requireNonNull(dst, "dst");
