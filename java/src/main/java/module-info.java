@@ -12,9 +12,14 @@ module dev.convt {
     requires org.bytedeco.dnnl;
     // Only the CLI uses picocli, an optional dependency: in the CLI jar, not on a library user's path.
     requires static info.picocli;
+    // The java backend reads HotSpot's UseFMA flag through java.management; its Vector API kernel is optional, used
+    // only when the JVM runs with --add-modules jdk.incubator.vector.
+    requires java.management;
+    requires static jdk.incubator.vector;
 
     exports dev.convt;
     exports dev.convt.onednn;
+    exports dev.convt.purejava;
     exports dev.convt.cli;
 
     // picocli fills the commands' annotated fields by reflection.

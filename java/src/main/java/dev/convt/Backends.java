@@ -1,6 +1,7 @@
 package dev.convt;
 
 import dev.convt.onednn.OneDnnBackend;
+import dev.convt.purejava.JavaBackend;
 
 import java.lang.System.Logger.Level;
 import java.util.List;
@@ -18,9 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }
  * }</pre>
  *
- * <p>The choice comes from {@code -Dconvt.backend=auto|reference|onednn}, else the {@code CONVT_BACKEND} environment
- * variable, else {@code auto}. {@code auto} takes oneDNN when it loaded and supports the layer, otherwise the Java
- * backend, and records why in {@link Selection#reason()}. A forced backend that cannot run throws with the cause;
+ * <p>The choice comes from {@code -Dconvt.backend=auto|reference|java|onednn}, else the {@code CONVT_BACKEND}
+ * environment variable, else {@code auto}. {@code auto} takes oneDNN when it loaded and supports the layer, otherwise
+ * the fast pure-Java backend ({@code java}), and records why in {@link Selection#reason()}. A forced backend that
+ * cannot run throws with the cause;
  * there is never a silent fallback.
  */
 public final class Backends {
@@ -42,9 +44,17 @@ public final class Backends {
         return ReferenceBackend.INSTANCE;
     }
 
+    /**
+     * The fast pure-Java backend (multi-threaded, deterministic); always available. Configured by
+     * {@code -Dconvt.threads} and {@code -Dconvt.java.kernel} (see {@link JavaBackend}).
+     */
+    public static Backend java() {
+        return JavaBackend.instance();
+    }
+
     /** The backend {@code auto} falls back to when oneDNN cannot run a layer. */
     static Backend portable() {
-        return reference();
+        return java();
     }
 
     /** {@return the oneDNN backend} Check {@link Backend#isAvailable()}. */
@@ -52,9 +62,9 @@ public final class Backends {
         return OneDnnBackend.INSTANCE;
     }
 
-    /** {@return every backend, available or not, the reference first} */
+    /** {@return every backend, available or not, the reference first: reference, java, onednn} */
     public static List<Backend> all() {
-        return List.of(reference(), onednn());
+        return List.of(reference(), java(), onednn());
     }
 
     /** {@return the ids {@link #byId} accepts besides {@code auto}, in {@link #all()} order} */

@@ -258,6 +258,20 @@ public final class Tensor {
     }
 
     /**
+     * Copies elements {@code [index, index + length)} (flat, row-major) into {@code dst[offset, offset + length)}:
+     * an absolute bulk read that allocates nothing, for backends reading direct tensors in place.
+     *
+     * @param index the first flat index to read
+     * @param dst the destination array
+     * @param offset where in {@code dst} the first element goes
+     * @param length how many elements
+     * @throws IndexOutOfBoundsException when either range is out of bounds
+     */
+    public void get(int index, float[] dst, int offset, int length) {
+        data.get(index, dst, offset, length);
+    }
+
+    /**
      * Copies this tensor's elements into {@code dst}.
      *
      * @param dst the destination; its length must equal {@link #elementCount()}

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Backend choice: forced reference, forced onednn, auto, the system property, and unknown names. */
+/** Backend choice: forced reference, java or onednn, auto, the system property, and unknown names. */
 class BackendSelectionTest {
 
     static final ConvTransposeLayer LAYER = ConvTransposeLayer.builder(2).inChannels(4).outChannels(4).kernelSize(3)
@@ -24,6 +24,23 @@ class BackendSelectionTest {
         Backends.Selection s = Backends.select("reference", LAYER);
         assertSame(Backends.reference(), s.backend());
         assertEquals("requested explicitly", s.reason());
+    }
+
+    @Test
+    void forcedJava() {
+        Backends.Selection s = Backends.select("java", LAYER);
+        assertSame(Backends.java(), s.backend());
+        assertEquals("requested explicitly", s.reason());
+        try (CompiledConvTranspose op = s.backend().compile(LAYER, Tensor.zeros(LAYER.weightShape()),
+            Tensor.zeros(4))) {
+            assertEquals("java", op.backendId());
+            assertTrue(op.prepare(1, 4, 5, 5).startsWith("java:phase-gemm, "), op.implementation());
+        }
+    }
+
+    @Test
+    void everyBackendInOrder() {
+        assertEquals(java.util.List.of("reference", "java", "onednn"), Backends.ids());
     }
 
     @Test
@@ -51,7 +68,7 @@ class BackendSelectionTest {
             assertSame(Backends.onednn(), s.backend());
             assertEquals("auto: oneDNN is available and supports the layer", s.reason());
         } else {
-            assertSame(Backends.reference(), s.backend());
+            assertSame(Backends.java(), s.backend(), "auto falls back to the fast Java backend, not the reference");
             assertTrue(s.reason().startsWith("auto: oneDNN is not available ("), s.reason());
         }
     }

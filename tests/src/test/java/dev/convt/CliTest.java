@@ -59,7 +59,7 @@ class CliTest {
     @Test
     void runOnEachBackend() throws IOException {
         seedFiles();
-        for (String backend : new String[] {"reference", "onednn", "auto"}) {
+        for (String backend : new String[] {"reference", "java", "onednn", "auto"}) {
             if (backend.equals("onednn") && !Backends.onednn().isAvailable()) {
                 continue;
             }

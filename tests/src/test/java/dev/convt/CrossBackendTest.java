@@ -1,6 +1,8 @@
 package dev.convt;
 
 import dev.convt.onednn.OneDnnBackend;
+import dev.convt.purejava.JavaBackend;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -19,6 +21,10 @@ class CrossBackendTest {
 
     static final int CASES = 600;
 
+    /**
+     * Every available backend; for the Java backend, each of its kernels that loads (the plain one always, the Vector
+     * API one when the JVM has {@code jdk.incubator.vector}), whichever {@code auto} picked.
+     */
     static List<Backend> available() {
         TestSupport.assertOneDnnAvailableWhereRequired();
         List<Backend> out = new ArrayList<>();
@@ -26,11 +32,20 @@ class CrossBackendTest {
             if (b.isAvailable()) {
                 out.add(b);
             }
+            if (b instanceof JavaBackend) {
+                for (String kernel : new String[] {"plain", "vector"}) {
+                    JavaBackend k = ((JavaBackend) b).withKernel(kernel);
+                    if (k.isAvailable() && !kernel.equals(((JavaBackend) b).kernel())) {
+                        out.add(k);
+                    }
+                }
+            }
         }
         return out;
     }
 
     @Test
+    @Tag("java-kernels")
     void generatedConfigurations() {
         List<Backend> backends = available();
         RandomLayers gen = new RandomLayers(0xC0FFEEL, 7);
@@ -68,6 +83,7 @@ class CrossBackendTest {
 
     /** The corner oneDNN refuses natively: stride 1, output padding above padding (allowed by dilation). */
     @Test
+    @Tag("java-kernels")
     void strideOneOutputPaddingAbovePadding() {
         List<Backend> backends = available();
         Random rnd = new Random(1);
@@ -96,6 +112,7 @@ class CrossBackendTest {
     }
 
     @Test
+    @Tag("java-kernels")
     void dcganLayer() {
         List<Backend> backends = available();
         checkCase(backends, ConvTransposeLayer.builder(2).inChannels(512).outChannels(256).kernelSize(4).stride(2)

@@ -1,10 +1,12 @@
 package dev.convt;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /** The seed vectors from PyTorch, exactly, on every backend. */
+@Tag("java-kernels") // also run with the Vector API kernel (tests/pom.xml, execution java-vector-kernel)
 class GoldenTest {
 
     static final float[] X = {1, 0, 1, 1, 0, 1, 0};

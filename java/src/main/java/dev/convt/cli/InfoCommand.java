@@ -49,11 +49,11 @@ final class InfoCommand implements Callable<Integer> {
         List<Backend> all = Backends.all();
         for (Backend b : all) {
             if (b.isAvailable()) {
-                out.println(String.format("  %-8s available   %s", b.id(), b.describe()));
-                out.println(String.format("  %-8s %s on input %s runs %s", "", SAMPLE_LAYER,
+                out.println(String.format("  %-9s available   %s", b.id(), b.describe()));
+                out.println(String.format("  %-9s %s on input %s runs %s", "", SAMPLE_LAYER,
                     Arrays.toString(SAMPLE_INPUT), sampleImplementation(b)));
             } else {
-                out.println(String.format("  %-8s unavailable: %s", b.id(), b.unavailabilityCause()));
+                out.println(String.format("  %-9s unavailable: %s", b.id(), b.unavailabilityCause()));
             }
         }
         return 0;

@@ -33,7 +33,7 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     LayerOptions options;
 
-    @Option(names = "--backend", paramLabel = "auto|java|onednn",
+    @Option(names = "--backend", paramLabel = "auto|reference|java|onednn",
         description = "Backend (default: -Dconvt.backend, else CONVT_BACKEND, else auto).")
     String backend;
 
