@@ -422,12 +422,14 @@ final class JavaOp extends CompiledConvTranspose {
             s.readableTo = plan.batch * cin * plan.inVolume - groupChan - (cinG - 1) * s.chanStride;
             kernel.compute(s, weights[g * phases + p], len, m0 / Scratch.MR, rows, nc);
         }
-        writeBack(plan, s, call, co0, rows, nc, channelsLast);
+        writeBack(plan, s, call, co0, rows, channelsLast);
     }
 
     /**
-     * Coordinates of columns {@code [j0, j0 + nc)} of phase {@code p}: the input position each reads before the tap
-     * shift, its image's input offset, and the output offset it is written to (channel 0).
+     * Columns {@code [j0, j0 + nc)} of phase {@code p} as segments (runs along the grid's last dimension): where
+     * each starts, its image's input offset, the input coordinates of its first column before the tap shift, and
+     * the output offset of its first column (channel 0). Consecutive columns of a segment are one input position
+     * and {@code stride} output positions apart.
      */
     private void setColumns(Plan plan, int p, int j0, int nc, Scratch s, boolean channelsLast) {
         int r2 = p % stride[2];
@@ -447,23 +449,27 @@ final class JavaOp extends CompiledConvTranspose {
         int q2 = rem % n2;
         int out1 = plan.out[1];
         int out2 = plan.out[2];
-        // output position o = q * stride + r - padBegin, with q = lo + local coordinate
-        int base0 = r0 - padBegin[0];
-        int base1 = r1 - padBegin[1];
-        int base2 = r2 - padBegin[2];
         int inImage = cin * plan.inVolume;
         int outImage = cout * plan.outVolume;
-        for (int j = 0; j < nc; j++) {
+        int g = 0;
+        for (int j = 0; j < nc; g++) {
+            int len = Math.min(n2 - q2, nc - j);
             int x0 = lo0 + q0;
             int x1 = lo1 + q1;
             int x2 = lo2 + q2;
-            s.xb0[j] = x0;
-            s.xb1[j] = x1;
-            s.xb2[j] = x2;
-            s.imageOff[j] = image * inImage;
-            int o = ((x0 * stride[0] + base0) * out1 + x1 * stride[1] + base1) * out2 + x2 * stride[2] + base2;
-            s.dstOff[j] = channelsLast ? (image * plan.outVolume + o) * cout : image * outImage + o;
-            if (++q2 == n2) {
+            // output position o = q * stride + r - padBegin
+            int o = ((x0 * stride[0] + r0 - padBegin[0]) * out1 + x1 * stride[1] + r1 - padBegin[1]) * out2
+                + x2 * stride[2] + r2 - padBegin[2];
+            s.segStart[g] = j;
+            s.segLength[g] = len;
+            s.segImage[g] = image * inImage;
+            s.segX0[g] = x0;
+            s.segX1[g] = x1;
+            s.segX2[g] = x2;
+            s.segDst[g] = channelsLast ? (image * plan.outVolume + o) * cout : image * outImage + o;
+            j += len;
+            q2 += len;
+            if (q2 == n2) {
                 q2 = 0;
                 if (++q1 == n1) {
                     q1 = 0;
@@ -474,23 +480,30 @@ final class JavaOp extends CompiledConvTranspose {
                 }
             }
         }
+        s.segments = g;
     }
 
-    private void writeBack(Plan plan, Scratch s, Call call, int co0, int rows, int nc, boolean channelsLast) {
+    private void writeBack(Plan plan, Scratch s, Call call, int co0, int rows, boolean channelsLast) {
         float[][] c = s.c;
-        int[] dst = s.dstOff;
         float[] o = call.outArray;
+        Tensor out = call.out;
+        int step = stride[2];
         if (channelsLast) {
             int base = (o != null ? call.outOffset : 0) + co0;
-            for (int j = 0; j < nc; j++) {
-                int at = base + dst[j];
-                if (o != null) {
-                    for (int m = 0; m < rows; m++) {
-                        o[at + m] = c[m][j];
-                    }
-                } else {
-                    for (int m = 0; m < rows; m++) {
-                        call.out.set(at + m, c[m][j]);
+            int posStep = step * cout;
+            for (int g = 0; g < s.segments; g++) {
+                int j0 = s.segStart[g];
+                int len = s.segLength[g];
+                int at = base + s.segDst[g];
+                for (int j = j0; j < j0 + len; j++, at += posStep) {
+                    if (o != null) {
+                        for (int m = 0; m < rows; m++) {
+                            o[at + m] = c[m][j];
+                        }
+                    } else {
+                        for (int m = 0; m < rows; m++) {
+                            out.set(at + m, c[m][j]);
+                        }
                     }
                 }
             }
@@ -499,14 +512,22 @@ final class JavaOp extends CompiledConvTranspose {
         for (int m = 0; m < rows; m++) {
             float[] row = c[m];
             int base = (o != null ? call.outOffset : 0) + (co0 + m) * plan.outVolume;
-            if (o != null) {
-                for (int j = 0; j < nc; j++) {
-                    o[base + dst[j]] = row[j];
-                }
-            } else {
-                Tensor out = call.out;
-                for (int j = 0; j < nc; j++) {
-                    out.set(base + dst[j], row[j]);
+            for (int g = 0; g < s.segments; g++) {
+                int j0 = s.segStart[g];
+                int len = s.segLength[g];
+                int at = base + s.segDst[g];
+                if (o != null) {
+                    if (step == 1) {
+                        System.arraycopy(row, j0, o, at, len);
+                    } else {
+                        for (int i = 0; i < len; i++) {
+                            o[at + i * step] = row[j0 + i];
+                        }
+                    }
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        out.set(at + i * step, row[j0 + i]);
+                    }
                 }
             }
         }

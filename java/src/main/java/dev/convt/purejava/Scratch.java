@@ -22,11 +22,11 @@ final class Scratch {
     static final int MB = 264;
 
     /**
-     * The most bytes one thread's scratch holds, about 0.78 MiB: the {@code C} tile (264 KiB), one {@code B} block
-     * per kernel (256 KiB each; only a thread that runs both kernels holds both), eleven index arrays and a row
-     * buffer (12 KiB), and array headers (16 bytes each, generously).
+     * The most bytes one thread's scratch holds, about 0.79 MiB: the {@code C} tile (264 KiB), one {@code B} block
+     * per kernel (256 KiB each; only a thread that runs both kernels holds both), the segment, copy and zero-run
+     * index arrays and a row buffer (15 KiB), and array headers (16 bytes each, generously).
      */
-    static final long BOUND_BYTES = 4L * (MB * NC + 2L * KC * NC + 12L * NC) + 16L * (MB + KC + 16) + 256;
+    static final long BOUND_BYTES = 4L * (MB * NC + 2L * KC * NC + 16L * NC) + 16L * (MB + KC + 16) + 256;
 
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
@@ -35,20 +35,29 @@ final class Scratch {
     }
 
     final float[][] c = new float[MB][NC];
-    /** Per column: input coordinates before the tap shift, the image's offset, the output offset, the input offset. */
-    final int[] xb0 = new int[NC];
-    final int[] xb1 = new int[NC];
-    final int[] xb2 = new int[NC];
-    final int[] imageOff = new int[NC];
-    final int[] dstOff = new int[NC];
-    final int[] srcOff = new int[NC];
+    /**
+     * The tile's columns as segments: runs of columns in one row of the phase's grid (same image and leading
+     * coordinates, consecutive last coordinate). Per segment: first column, length, the image's input offset, the
+     * input coordinates of its first column before the tap shift, and the output offset of its first column
+     * (channel 0).
+     */
+    final int[] segStart = new int[NC];
+    final int[] segLength = new int[NC];
+    final int[] segImage = new int[NC];
+    final int[] segX0 = new int[NC];
+    final int[] segX1 = new int[NC];
+    final int[] segX2 = new int[NC];
+    final int[] segDst = new int[NC];
+    int segments;
+    /** Per column input offset of the current tap (channels-last gather), -1 where the tap misses the input. */
+    private final int[] srcOff = new int[NC];
     /** Copies of the current tap: where each goes in a row of B, its length, its input offset. */
     private final int[] runDst = new int[NC];
     private final int[] runLength = new int[NC];
     private final int[] runSrc = new int[NC];
-    private final int[] virtualOff = new int[NC];
-    /** Columns of the current tap that must read 0, as places in a row of B. */
-    private final int[] zeroDst = new int[NC];
+    /** Column ranges of the current tap that must read 0. */
+    private final int[] zeroDst = new int[2 * NC];
+    private final int[] zeroLength = new int[2 * NC];
     private int runs;
     private int zeros;
     private boolean useRuns;
@@ -147,9 +156,13 @@ final class Scratch {
                     inTensor.get(from, dst, d, n);
                 }
             }
-            int[] z = zeroDst;
-            for (int i = 0; i < zeros; i++) {
-                dst[dstOff + z[i]] = 0f;
+            int[] zd = zeroDst;
+            int[] zl = zeroLength;
+            for (int z = 0; z < zeros; z++) {
+                int d = dstOff + zd[z];
+                for (int i = 0, n = zl[z]; i < n; i++) {
+                    dst[d + i] = 0f;
+                }
             }
             return;
         }
@@ -169,61 +182,93 @@ final class Scratch {
     }
 
     /**
-     * Prepares the gather of tap {@code t}: every column's input offset (without the channel; -1 where the tap
-     * misses the input), and, for channels-first input, the same as bulk copies.
+     * Prepares the gather of tap {@code t}, segment by segment (so its cost does not grow with the columns).
      *
-     * <p>The copies follow the columns' "virtual" offsets, computed even where the tap misses the input: across a
-     * tile they are mostly consecutive (when the phase's grid is as wide as the input, whole rows of images follow
-     * one another), so a tile row is a few long copies that may read some elements a tap does not use, followed by
-     * zeroing those columns ({@code zeroDst}). A copy never crosses a panel of {@code width} columns (placed
-     * {@code panelStride} apart) and never reads outside the input tensor, whatever the channel. Copies are used when
-     * they average four columns or more; otherwise (channels-last input) columns are gathered one by one.
+     * <p>Channels-first, a segment reads consecutive input positions: one bulk copy, plus zeros where the tap
+     * misses the input. The copy follows the segment's "virtual" offsets, computed as if the input went on past its
+     * edges, so that a segment whose ends miss the input is still one copy (its ends then zeroed) and consecutive
+     * segments merge into one copy when the phase's grid is as wide as the input (whole rows of an image follow one
+     * another). A copy never reads outside the input tensor, whatever the channel. Channels-last, columns are
+     * gathered one by one ({@code srcOff}).
      */
     private void tapOffsets(int t) {
         int e0 = shift0[t];
         int e1 = shift1[t];
         int e2 = shift2[t];
-        int[] so = srcOff;
-        int[] vo = virtualOff;
-        for (int j = 0; j < nc; j++) {
-            int x0 = xb0[j] - e0;
-            int x1 = xb1[j] - e1;
-            int x2 = xb2[j] - e2;
-            int v = imageOff[j] + ((x0 * in1 + x1) * in2 + x2) * posStride;
-            boolean inside = x0 >= 0 && x0 < in0 && x1 >= 0 && x1 < in1 && x2 >= 0 && x2 < in2;
-            so[j] = inside ? v : -1;
-            vo[j] = v;
-        }
-        for (int j = nc; j < ncPad; j++) {
-            so[j] = -1;
-        }
         int n = 0;
         int nz = 0;
-        int prev = 0;
-        boolean open = false;
-        for (int j = 0; j < ncPad; j++) {
-            if (so[j] < 0) {
-                zeroDst[nz++] = j;
+        boolean channelsFirst = posStride == 1;
+        for (int g = 0; g < segments; g++) {
+            int j = segStart[g];
+            int len = segLength[g];
+            int x0 = segX0[g] - e0;
+            int x1 = segX1[g] - e1;
+            int x2 = segX2[g] - e2;
+            if (x0 < 0 || x0 >= in0 || x1 < 0 || x1 >= in1) {
+                nz = zeroRun(nz, j, len);
+                if (!channelsFirst) {
+                    for (int i = 0; i < len; i++) {
+                        srcOff[j + i] = -1;
+                    }
+                }
+                continue;
             }
-            int v = j < nc ? vo[j] : 0;
-            boolean readable = j < nc && v >= readableFrom && v < readableTo;
-            if (!readable) {
-                open = false;
-            } else if (open && v == prev + 1) {
-                runLength[n - 1]++;
-            } else {
-                runDst[n] = j;
-                runSrc[n] = v;
-                runLength[n] = 1;
-                n++;
-                open = true;
+            int lead = Math.min(len, Math.max(0, -x2));                 // columns before the input's start
+            int tail = Math.min(len - lead, Math.max(0, x2 + len - in2)); // columns past its end
+            int v = segImage[g] + ((x0 * in1 + x1) * in2 + x2) * posStride;
+            if (!channelsFirst) {
+                for (int i = 0; i < len; i++) {
+                    srcOff[j + i] = i < lead || i >= len - tail ? -1 : v + i * posStride;
+                }
+                continue;
             }
-            prev = v;
+            int from = v;
+            int at = j;
+            int count = len;
+            if (v < readableFrom || v + len > readableTo) {
+                from = v + lead; // copy only the part that hits the input
+                at = j + lead;
+                count = len - lead - tail;
+            }
+            if (count > 0) {
+                if (n > 0 && runSrc[n - 1] + runLength[n - 1] == from && runDst[n - 1] + runLength[n - 1] == at) {
+                    runLength[n - 1] += count;
+                } else {
+                    runDst[n] = at;
+                    runSrc[n] = from;
+                    runLength[n] = count;
+                    n++;
+                }
+            }
+            if (lead > 0) {
+                nz = zeroRun(nz, j, lead);
+            }
+            if (tail > 0) {
+                nz = zeroRun(nz, j + len - tail, tail);
+            }
+        }
+        if (ncPad > nc) {
+            nz = zeroRun(nz, nc, ncPad - nc);
+            if (!channelsFirst) {
+                for (int j = nc; j < ncPad; j++) {
+                    srcOff[j] = -1;
+                }
+            }
         }
         runs = n;
         zeros = nz;
-        useRuns = posStride == 1 && n * 4 <= ncPad;
+        useRuns = channelsFirst;
         tap = t;
+    }
+
+    private int zeroRun(int nz, int at, int length) {
+        if (nz > 0 && zeroDst[nz - 1] + zeroLength[nz - 1] == at) {
+            zeroLength[nz - 1] += length;
+            return nz;
+        }
+        zeroDst[nz] = at;
+        zeroLength[nz] = length;
+        return nz + 1;
     }
 
     /** Drops the references to a caller's tensor once a call is done. */
