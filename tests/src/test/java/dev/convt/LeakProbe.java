@@ -53,7 +53,7 @@ public final class LeakProbe {
         }
         long baseline = Pointer.totalBytes();
         int warmForwards = forwards / 5;
-        int warmCycles = cycles / 5;
+        int warmCycles = cycles / 2; // past JIT compilation of every route the cycles take
         long rssWarm = 0;
         try (CompiledConvTranspose op = backend.compile(LAYER, w, b)) {
             for (int i = 0; i < forwards; i++) {

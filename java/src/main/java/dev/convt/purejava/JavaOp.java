@@ -186,6 +186,11 @@ final class JavaOp extends CompiledConvTranspose {
 
     @Override
     protected void execute(Tensor input, Tensor output, int batch, long[] spatialIn) {
+        if (!input.isDirect() && !input.buffer().hasArray()) {
+            // a read-only or byte-buffer view: its storage cannot be identified, so it may alias the output, and this
+            // backend reads the input tile by tile while writing the output; read it all first (a copy only here)
+            input = Tensor.wrap(input.toArray(), input.shape());
+        }
         Plan plan = planFor(batch, spatialIn);
         Workers.Job job = workers.job();
         Call call = job.call;
