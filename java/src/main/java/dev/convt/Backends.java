@@ -47,6 +47,8 @@ public final class Backends {
     /**
      * The fast pure-Java backend (multi-threaded, deterministic); always available. Configured by
      * {@code -Dconvt.threads} and {@code -Dconvt.java.kernel} (see {@link JavaBackend}).
+     *
+     * @return the fast pure-Java backend
      */
     public static Backend java() {
         return JavaBackend.instance();

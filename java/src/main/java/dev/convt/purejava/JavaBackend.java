@@ -65,6 +65,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class JavaBackend implements Backend {
 
+    /** The backend's id, {@code java}. */
     public static final String ID = "java";
     /** System property: the pool's parallelism. */
     public static final String THREADS_PROPERTY = "convt.threads";
@@ -99,7 +100,7 @@ public final class JavaBackend implements Backend {
         this.unavailable = cause;
     }
 
-    /** The backend as configured by {@code -Dconvt.threads} and {@code -Dconvt.java.kernel}. */
+    /** {@return the backend as configured by {@code -Dconvt.threads} and {@code -Dconvt.java.kernel}} */
     public static JavaBackend instance() {
         JavaBackend b = defaultInstance;
         if (b == null) {
@@ -114,7 +115,12 @@ public final class JavaBackend implements Backend {
         return b;
     }
 
-    /** This backend with another parallelism (its own shared pool; the same kernel choice). */
+    /**
+     * This backend with another parallelism (its own shared pool; the same kernel choice).
+     *
+     * @param threads the threads that work on one call, the caller included
+     * @return the variant
+     */
     public JavaBackend withThreads(int threads) {
         return variant(threads, requestedKernel);
     }
@@ -122,6 +128,9 @@ public final class JavaBackend implements Backend {
     /**
      * This backend with another kernel: {@code auto}, {@code plain} or {@code vector}. A kernel that cannot load
      * gives a backend whose {@link #isAvailable()} is false, with the cause.
+     *
+     * @param kernel {@code auto}, {@code plain} or {@code vector}
+     * @return the variant
      */
     public JavaBackend withKernel(String kernel) {
         return variant(threads, kernel);
@@ -165,12 +174,12 @@ public final class JavaBackend implements Backend {
         return p == null || p.isBlank() ? "auto" : p;
     }
 
-    /** Number of threads that work on one call (the caller and {@code threads - 1} pool workers). */
+    /** {@return the number of threads that work on one call (the caller and {@code threads - 1} pool workers)} */
     public int threads() {
         return threads;
     }
 
-    /** The kernel this backend runs: {@code plain} or {@code vector}; {@code null} when unavailable. */
+    /** {@return the kernel this backend runs: {@code plain} or {@code vector}; {@code null} when unavailable} */
     public String kernel() {
         return kernel == null ? null : kernel.id();
     }
