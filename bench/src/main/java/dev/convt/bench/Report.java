@@ -324,10 +324,11 @@ public final class Report {
             Result a = m.get("allocating");
             Result any = d != null ? d : h != null ? h : a;
             Shape s = shapeOf(any);
-            double best = fw.stream()
+            // the fastest direct time of the same shape, batch and layout; d itself is one, so it exists when d does
+            double best = d == null ? 0 : fw.stream()
                 .filter(r -> r.method().equals("direct") && r.p("shape").equals(any.p("shape"))
                     && r.p("batch").equals(any.p("batch")) && r.p("layout").equals(any.p("layout")))
-                .mapToDouble(Result::ms).min().orElse(Double.NaN);
+                .mapToDouble(Result::ms).min().orElseThrow();
             sb.append("| ").append(any.p("shape")).append(" | ").append(s == null ? "?" : s.batch())
                 .append(" | ").append(any.p("backend")).append(" | ").append(any.p("route"))
                 .append(" | ").append(any.p("layout")).append(" | ")

@@ -2,12 +2,9 @@ package dev.convt.onednn;
 
 import dev.convt.Tensor;
 import org.bytedeco.dnnl.IntMemoryMap;
-import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.stream;
-import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.PointerScope;
 
 /**
@@ -68,18 +65,8 @@ final class Matmul1x1Route extends Route {
                     memory.format_tag.ab));
                 memory.desc w = new memory.desc(new long[] {g.layer.inChannels(), cols}, memory.data_type.f32,
                     memory.format_tag.any);
-                primitive_attr attr = new primitive_attr();
-                attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
-                matmul.primitive_desc pd;
-                try {
-                    pd = weights.hasBias()
-                        ? new matmul.primitive_desc(OneDnnRuntime.engine(), srcDesc, w,
-                            new memory.desc(new long[] {1, cols}, memory.data_type.f32, memory.format_tag.ab), dstDesc,
-                            attr, false)
-                        : new matmul.primitive_desc(OneDnnRuntime.engine(), srcDesc, w, dstDesc, attr, false);
-                } catch (RuntimeException e) {
-                    throw new OneDnnException("oneDNN cannot build the matmul for " + g + ": " + e.getMessage(), e);
-                }
+                matmul.primitive_desc pd = matmulPd(g, srcDesc, w, weights.hasBias() ? new long[] {1, cols} : null,
+                    dstDesc);
                 owner.keep(pd);
                 primitive = owner.keep(new matmul(pd));
                 scratchpadDesc = owner.keep(pd.scratchpad_desc());

@@ -2,12 +2,9 @@ package dev.convt.onednn;
 
 import dev.convt.Tensor;
 import org.bytedeco.dnnl.IntMemoryMap;
-import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.stream;
-import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -87,7 +84,6 @@ final class MatmulCol2imRoute extends Route {
 
             Product(Geometry g, int images) {
                 this.images = images;
-                engine eng = OneDnnRuntime.engine();
                 long cols = g.columns();
                 long cin = g.layer.inChannels();
                 long pin = g.inVolume;
@@ -100,15 +96,8 @@ final class MatmulCol2imRoute extends Route {
                     memory.format_tag.abc));
                 memory.desc wtDesc = new memory.desc(new long[] {1, cols, cin}, memory.data_type.f32,
                     memory.format_tag.any);
-                primitive_attr attr = new primitive_attr();
-                attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
-                matmul.primitive_desc pd;
-                try {
-                    // the activations play oneDNN's "weights" role here: W^T is the constant left operand
-                    pd = new matmul.primitive_desc(eng, wtDesc, xDesc, colsDesc, attr, false);
-                } catch (RuntimeException e) {
-                    throw new OneDnnException("oneDNN cannot build the matmul for " + g + ": " + e.getMessage(), e);
-                }
+                // the activations play oneDNN's "weights" role here: W^T is the constant left operand
+                matmul.primitive_desc pd = matmulPd(g, wtDesc, xDesc, null, colsDesc);
                 owner.keep(pd);
                 primitive = owner.keep(new matmul(pd));
                 scratchpadDesc = owner.keep(pd.scratchpad_desc());

@@ -5,10 +5,8 @@ import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
-import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.PointerScope;
 
 /**
@@ -115,17 +113,8 @@ final class MatmulShuffleRoute extends Route {
                 rowsDesc = owner.keep(new memory.desc(new long[] {g.batch, pin, cols}, memory.data_type.f32,
                     memory.format_tag.abc));
                 memory.desc w = new memory.desc(new long[] {1, cin, cols}, memory.data_type.f32, memory.format_tag.any);
-                primitive_attr attr = new primitive_attr();
-                attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
-                matmul.primitive_desc pd;
-                try {
-                    pd = weights.hasBias()
-                        ? new matmul.primitive_desc(eng, srcDesc, w, new memory.desc(new long[] {1, 1, cols},
-                            memory.data_type.f32, memory.format_tag.abc), rowsDesc, attr, false)
-                        : new matmul.primitive_desc(eng, srcDesc, w, rowsDesc, attr, false);
-                } catch (RuntimeException e) {
-                    throw new OneDnnException("oneDNN cannot build the matmul for " + g + ": " + e.getMessage(), e);
-                }
+                matmul.primitive_desc pd = matmulPd(g, srcDesc, w,
+                    weights.hasBias() ? new long[] {1, 1, cols} : null, rowsDesc);
                 owner.keep(pd);
                 primitive = owner.keep(new matmul(pd));
                 scratchpadDesc = owner.keep(pd.scratchpad_desc());

@@ -2,6 +2,8 @@ package dev.convt.onednn;
 
 import dev.convt.Tensor;
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.matmul;
+import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
@@ -30,6 +32,29 @@ abstract class Plan implements AutoCloseable {
 
     Plan(Geometry geometry) {
         this.geometry = geometry;
+    }
+
+    /**
+     * A matmul primitive descriptor for {@code src x weights (+ bias) -> dst} with a user scratchpad (each execution
+     * context brings its own, so concurrent executions stay apart). {@code biasDims} is {@code null} for no bias,
+     * else the plain dims of the bias broadcast over the rows. Temporaries belong to the caller's PointerScope.
+     *
+     * @throws OneDnnException when oneDNN refuses the configuration
+     */
+    static matmul.primitive_desc matmulPd(Geometry g, memory.desc src, memory.desc weights, long[] biasDims,
+                                          memory.desc dst) {
+        primitive_attr attr = new primitive_attr();
+        attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
+        try {
+            if (biasDims == null) {
+                return new matmul.primitive_desc(OneDnnRuntime.engine(), src, weights, dst, attr, false);
+            }
+            memory.desc bias = new memory.desc(biasDims, memory.data_type.f32,
+                biasDims.length == 2 ? memory.format_tag.ab : memory.format_tag.abc);
+            return new matmul.primitive_desc(OneDnnRuntime.engine(), src, weights, bias, dst, attr, false);
+        } catch (RuntimeException e) {
+            throw new OneDnnException("oneDNN cannot build the matmul for " + g + ": " + e.getMessage(), e);
+        }
     }
 
     /** The route and oneDNN's implementation, e.g. {@code deconv-any: brg_deconv:avx2 (+ src/dst reorders)}. */

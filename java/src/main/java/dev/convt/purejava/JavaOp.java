@@ -186,11 +186,6 @@ final class JavaOp extends CompiledConvTranspose {
 
     @Override
     protected void execute(Tensor input, Tensor output, int batch, long[] spatialIn) {
-        if (!input.isDirect() && !input.buffer().hasArray()) {
-            // a read-only or byte-buffer view: its storage cannot be identified, so it may alias the output, and this
-            // backend reads the input tile by tile while writing the output; read it all first (a copy only here)
-            input = Tensor.wrap(input.toArray(), input.shape());
-        }
         Plan plan = planFor(batch, spatialIn);
         Workers.Job job = workers.job();
         Call call = job.call;
@@ -343,6 +338,12 @@ final class JavaOp extends CompiledConvTranspose {
                 if (b.hasArray()) {
                     inArray = b.array();
                     inOffset = b.arrayOffset();
+                } else {
+                    // A read-only or byte-buffer view: its storage cannot be identified, so it may alias the output
+                    // (forward() refuses only overlaps it can see), and this backend reads the input tile by tile
+                    // while writing the output. Read it whole first: a copy, for such views only.
+                    inArray = input.toArray();
+                    inOffset = 0;
                 }
             }
             if (!output.isDirect()) {
