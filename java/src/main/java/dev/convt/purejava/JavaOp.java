@@ -31,20 +31,15 @@ final class JavaOp extends CompiledConvTranspose {
     private final int groups;
     private final int cinG;
     private final int coutG;
-    private final int[] stride = new int[3];
+    private final int[] kernelSize = new int[3];
+    private final int[] dilation = new int[3];
     private final int[] padBegin = new int[3];
     /** Output channels per tile (a multiple of MR) and the number of such blocks per group. */
     private final int blockRows;
     private final int coBlocks;
-    /** Phases: {@code p = (r0 * s1 + r1) * s2 + r2}; per phase, per tap, the input shift along each dimension. */
-    private final int phases;
-    private final int[][] shift0;
-    private final int[][] shift1;
-    private final int[][] shift2;
-    /** Reduction length of each phase: taps x input channels per group. */
-    private final int[] length;
-    /** Weights of (group g, phase p) at {@code [g * phases + p]}, in MR-row panels: {@code [(panel*L + kk)*MR + row]}. */
-    private volatile float[][] packed;
+    /** The layer's own phases, and (built when an input needs them) variants with other strides: see {@link Plan}. */
+    private final Geometry geometry;
+    private volatile Geometry[] variants = new Geometry[0];
 
     /** Per input shape, copy-on-write (execute() reads without locking). */
     private volatile Plan[] plans = new Plan[0];
@@ -64,78 +59,189 @@ final class JavaOp extends CompiledConvTranspose {
         this.cinG = cin / groups;
         this.coutG = cout / groups;
         int lead = 3 - layer.rank();
-        int[] k = {1, 1, 1};
-        int[] dil = {1, 1, 1};
+        int[] stride = {1, 1, 1};
+        Arrays.fill(kernelSize, 1);
+        Arrays.fill(dilation, 1);
         for (int i = 0; i < layer.rank(); i++) {
-            k[lead + i] = layer.kernelSize(i);
+            kernelSize[lead + i] = layer.kernelSize(i);
             stride[lead + i] = layer.stride(i);
-            dil[lead + i] = layer.dilation(i);
+            dilation[lead + i] = layer.dilation(i);
             padBegin[lead + i] = layer.padBegin(i);
-        }
-        for (int i = 0; i < lead; i++) {
-            stride[i] = 1;
         }
         int blocks = (coutG + Scratch.MB - 1) / Scratch.MB;
         int perBlock = (coutG + blocks - 1) / blocks;
         this.blockRows = (perBlock + Scratch.MR - 1) / Scratch.MR * Scratch.MR;
         this.coBlocks = (coutG + blockRows - 1) / blockRows;
+        int kVolume = kernelSize[0] * kernelSize[1] * kernelSize[2];
+        this.geometry = new Geometry(stride, (ci, co, tap) -> weight[(ci * coutG + co) * kVolume + tap]);
+    }
 
-        // Per dimension and residue: the taps that land on it and their input shifts.
-        int[][][] taps = new int[3][][];
-        int[][][] shifts = new int[3][][];
-        for (int dim = 0; dim < 3; dim++) {
-            int s = stride[dim];
-            taps[dim] = new int[s][];
-            shifts[dim] = new int[s][];
-            for (int r = 0; r < s; r++) {
-                int n = 0;
-                for (int t = 0; t < k[dim]; t++) {
-                    n += (t * dil[dim]) % s == r ? 1 : 0;
-                }
-                taps[dim][r] = new int[n];
-                shifts[dim][r] = new int[n];
-                n = 0;
-                for (int t = 0; t < k[dim]; t++) {
-                    if ((t * dil[dim]) % s == r) {
-                        taps[dim][r][n] = t;
-                        shifts[dim][r][n] = (t * dil[dim] - r) / s;
-                        n++;
+    /** The weight of input channel {@code ci} (of the layer), output channel {@code co} (of its group), tap {@code tap}. */
+    private interface Weights {
+        float get(int ci, int co, int tap);
+    }
+
+    /**
+     * The phase decomposition for one stride vector: per phase its taps, their input shifts and weight matrices.
+     * Phases: {@code p = (r0 * s1 + r1) * s2 + r2}; the taps of residue {@code r} along a dimension are the
+     * {@code t} with {@code t * dilation mod s == r}, read from input position {@code q - (t * dilation - r) / s}.
+     */
+    private final class Geometry {
+        final int[] stride;
+        final int phases;
+        /** Per phase, per tap: the input shift along each dimension, and the tap's flat index in the kernel. */
+        final int[][] shift0;
+        final int[][] shift1;
+        final int[][] shift2;
+        final int[][] tapIndex;
+        /** Reduction length of each phase: taps x input channels per group. */
+        final int[] length;
+        /** Weights of (group g, phase p) at {@code [g * phases + p]}, in MR-row panels: {@code [(panel*L + kk)*MR + row]}. */
+        final float[][] packed;
+
+        Geometry(int[] stride, Weights weights) {
+            this.stride = stride.clone();
+            int[][][] taps = new int[3][][];
+            int[][][] shifts = new int[3][][];
+            for (int dim = 0; dim < 3; dim++) {
+                int s = stride[dim];
+                taps[dim] = new int[s][];
+                shifts[dim] = new int[s][];
+                for (int r = 0; r < s; r++) {
+                    int n = 0;
+                    for (int t = 0; t < kernelSize[dim]; t++) {
+                        n += (t * dilation[dim]) % s == r ? 1 : 0;
+                    }
+                    taps[dim][r] = new int[n];
+                    shifts[dim][r] = new int[n];
+                    n = 0;
+                    for (int t = 0; t < kernelSize[dim]; t++) {
+                        if ((t * dilation[dim]) % s == r) {
+                            taps[dim][r][n] = t;
+                            shifts[dim][r][n] = (t * dilation[dim] - r) / s;
+                            n++;
+                        }
                     }
                 }
             }
+            this.phases = Math.multiplyExact(Math.multiplyExact(stride[0], stride[1]), stride[2]);
+            this.shift0 = new int[phases][];
+            this.shift1 = new int[phases][];
+            this.shift2 = new int[phases][];
+            this.tapIndex = new int[phases][];
+            this.length = new int[phases];
+            for (int p = 0; p < phases; p++) {
+                int r2 = p % stride[2];
+                int r1 = (p / stride[2]) % stride[1];
+                int r0 = p / (stride[2] * stride[1]);
+                int n = taps[0][r0].length * taps[1][r1].length * taps[2][r2].length;
+                tapIndex[p] = new int[n];
+                shift0[p] = new int[n];
+                shift1[p] = new int[n];
+                shift2[p] = new int[n];
+                int i = 0;
+                for (int a = 0; a < taps[0][r0].length; a++) {
+                    for (int b = 0; b < taps[1][r1].length; b++) {
+                        for (int c = 0; c < taps[2][r2].length; c++) {
+                            tapIndex[p][i] = (taps[0][r0][a] * kernelSize[1] + taps[1][r1][b]) * kernelSize[2]
+                                + taps[2][r2][c];
+                            shift0[p][i] = shifts[0][r0][a];
+                            shift1[p][i] = shifts[1][r1][b];
+                            shift2[p][i] = shifts[2][r2][c];
+                            i++;
+                        }
+                    }
+                }
+                length[p] = Math.multiplyExact(n, cinG);
+            }
+            this.packed = pack(weights);
         }
-        this.phases = stride[0] * stride[1] * stride[2];
-        this.shift0 = new int[phases][];
-        this.shift1 = new int[phases][];
-        this.shift2 = new int[phases][];
-        this.length = new int[phases];
-        int[][] tapIndex = new int[phases][];
-        for (int r0 = 0; r0 < stride[0]; r0++) {
-            for (int r1 = 0; r1 < stride[1]; r1++) {
-                for (int r2 = 0; r2 < stride[2]; r2++) {
-                    int p = (r0 * stride[1] + r1) * stride[2] + r2;
-                    int n = taps[0][r0].length * taps[1][r1].length * taps[2][r2].length;
-                    tapIndex[p] = new int[n];
-                    shift0[p] = new int[n];
-                    shift1[p] = new int[n];
-                    shift2[p] = new int[n];
-                    int i = 0;
-                    for (int a = 0; a < taps[0][r0].length; a++) {
-                        for (int b = 0; b < taps[1][r1].length; b++) {
-                            for (int c = 0; c < taps[2][r2].length; c++) {
-                                tapIndex[p][i] = (taps[0][r0][a] * k[1] + taps[1][r1][b]) * k[2] + taps[2][r2][c];
-                                shift0[p][i] = shifts[0][r0][a];
-                                shift1[p][i] = shifts[1][r1][b];
-                                shift2[p][i] = shifts[2][r2][c];
-                                i++;
+
+        /**
+         * The weights as one matrix per (group, phase): row {@code co} (of the group), column
+         * {@code kk = tap * cinG + ci}, in panels of MR rows, rows past {@code coutG} zero.
+         */
+        private float[][] pack(Weights weights) {
+            int mr = Scratch.MR;
+            int panels = (coutG + mr - 1) / mr;
+            float[][] out = new float[groups * phases][];
+            for (int g = 0; g < groups; g++) {
+                for (int p = 0; p < phases; p++) {
+                    int len = length[p];
+                    float[] a = new float[Math.multiplyExact(panels * mr, len)];
+                    int[] taps = tapIndex[p];
+                    for (int ti = 0; ti < taps.length; ti++) {
+                        for (int ci = 0; ci < cinG; ci++) {
+                            int kk = ti * cinG + ci;
+                            for (int co = 0; co < coutG; co++) {
+                                a[((co / mr) * len + kk) * mr + co % mr] = weights.get(g * cinG + ci, co, taps[ti]);
                             }
                         }
                     }
-                    length[p] = Math.multiplyExact(n, cinG);
+                    out[g * phases + p] = a;
                 }
             }
+            return out;
         }
-        this.packed = pack(weight, tapIndex, k[0] * k[1] * k[2]);
+
+        /** Reads a weight back out of the packed matrices (every tap is in exactly one phase). */
+        Weights unpacked() {
+            int kVolume = kernelSize[0] * kernelSize[1] * kernelSize[2];
+            int[] phaseOfTap = new int[kVolume];
+            int[] slotOfTap = new int[kVolume];
+            for (int p = 0; p < phases; p++) {
+                for (int ti = 0; ti < tapIndex[p].length; ti++) {
+                    phaseOfTap[tapIndex[p][ti]] = p;
+                    slotOfTap[tapIndex[p][ti]] = ti;
+                }
+            }
+            int mr = Scratch.MR;
+            return (ci, co, tap) -> {
+                int g = ci / cinG;
+                int p = phaseOfTap[tap];
+                int kk = slotOfTap[tap] * cinG + ci - g * cinG;
+                return packed[g * phases + p][((co / mr) * length[p] + kk) * mr + co % mr];
+            };
+        }
+    }
+
+    /**
+     * The geometry for an input of {@code in} (lifted to 3 dimensions). Along a dimension where the input has one
+     * position, the stride does not matter (every output position is {@code t * dilation - padBegin}), so a stride
+     * at least the kernel's extent is used instead: each output position is then its own phase with at most one
+     * tap, where the layer's own phases would multiply mostly zeros (16 times too much work for DCGAN's 1x1 to 4x4
+     * first layer).
+     */
+    private Geometry geometryFor(int[] in) {
+        int[] wanted = geometry.stride.clone();
+        boolean same = true;
+        for (int d = 0; d < 3; d++) {
+            int extent = (kernelSize[d] - 1) * dilation[d] + 1;
+            if (in[d] == 1 && wanted[d] < extent) {
+                wanted[d] = extent;
+                same = false;
+            }
+        }
+        if (same) {
+            return geometry;
+        }
+        for (Geometry v : variants) {
+            if (Arrays.equals(v.stride, wanted)) {
+                return v;
+            }
+        }
+        synchronized (this) {
+            for (Geometry v : variants) {
+                if (Arrays.equals(v.stride, wanted)) {
+                    return v;
+                }
+            }
+            Geometry v = new Geometry(wanted, geometry.unpacked());
+            Geometry[] grown = Arrays.copyOf(variants, variants.length + 1);
+            grown[variants.length] = v;
+            variants = grown;
+            return v;
+        }
     }
 
     static JavaOp create(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout, Kernel kernel,
@@ -143,34 +249,6 @@ final class JavaOp extends CompiledConvTranspose {
         checkParameters(layer, weight, bias);
         return new JavaOp(layer, weight.toArray(), bias == null ? null : bias.toArray(), layout, kernel, workers,
             threads);
-    }
-
-    /**
-     * PyTorch's {@code [Cin, Cout/G, *k]} into one matrix per (group, phase): row {@code co} (of the group), column
-     * {@code kk = tap * cinG + ci}, in panels of MR rows, rows past {@code coutG} zero.
-     */
-    private float[][] pack(float[] weight, int[][] tapIndex, int kVolume) {
-        int mr = Scratch.MR;
-        int panels = (coutG + mr - 1) / mr;
-        float[][] out = new float[groups * phases][];
-        for (int g = 0; g < groups; g++) {
-            for (int p = 0; p < phases; p++) {
-                int len = length[p];
-                float[] a = new float[Math.multiplyExact(panels * mr, len)];
-                int[] taps = tapIndex[p];
-                for (int ti = 0; ti < taps.length; ti++) {
-                    for (int ci = 0; ci < cinG; ci++) {
-                        int kk = ti * cinG + ci;
-                        int wBase = (g * cinG + ci) * coutG * kVolume + taps[ti];
-                        for (int co = 0; co < coutG; co++) {
-                            a[((co / mr) * len + kk) * mr + co % mr] = weight[wBase + co * kVolume];
-                        }
-                    }
-                }
-                out[g * phases + p] = a;
-            }
-        }
-        return out;
     }
 
     @Override
@@ -199,8 +277,8 @@ final class JavaOp extends CompiledConvTranspose {
 
     @Override
     protected void release() {
-        packed = null;
         plans = new Plan[0];
+        variants = new Geometry[0];
     }
 
     private Plan planFor(int batch, long[] spatialIn) {
@@ -234,6 +312,7 @@ final class JavaOp extends CompiledConvTranspose {
         final long[] spatialIn;
         final int[] in = {1, 1, 1};
         final int[] out = {1, 1, 1};
+        final Geometry geometry;
         final int inVolume;
         final int outVolume;
         /** Per phase: first phase coordinate and count along each dimension. */
@@ -256,6 +335,9 @@ final class JavaOp extends CompiledConvTranspose {
                 in[lead + i] = (int) spatialIn[i];
                 out[lead + i] = (int) layer.outputSize(i, spatialIn[i]);
             }
+            this.geometry = geometryFor(in);
+            int[] stride = geometry.stride;
+            int phases = geometry.phases;
             this.inVolume = in[0] * in[1] * in[2];
             this.outVolume = out[0] * out[1] * out[2];
             for (int d = 0; d < 3; d++) {
@@ -288,7 +370,7 @@ final class JavaOp extends CompiledConvTranspose {
                 cols[n] = j;
                 first[n] = tileCount;
                 tileCount += (j + Scratch.NC - 1) / Scratch.NC * coBlocks;
-                work += (long) j * length[p] * coutG;
+                work += (long) j * geometry.length[p] * coutG;
                 n++;
             }
             first[n] = tileCount;
@@ -366,7 +448,7 @@ final class JavaOp extends CompiledConvTranspose {
     }
 
     private void runTile(Plan plan, int tile, Scratch s, Call call) {
-        float[][] weights = packed;
+        Geometry geo = plan.geometry;
         int g = tile / plan.tilesPerGroup;
         int t = tile - g * plan.tilesPerGroup;
         // the phase whose tiles contain t (few phases have many tiles: binary search)
@@ -399,7 +481,7 @@ final class JavaOp extends CompiledConvTranspose {
         for (int m = 0; m < rowsPad; m++) {
             Arrays.fill(c[m], 0, ncPad, m < rows && bias != null ? bias[co0 + m] : 0f);
         }
-        int len = length[p];
+        int len = geo.length[p];
         if (len > 0) {
             s.inArray = call.inArray;
             s.inTensor = call.in;
@@ -410,9 +492,9 @@ final class JavaOp extends CompiledConvTranspose {
             s.in0 = plan.in[0];
             s.in1 = plan.in[1];
             s.in2 = plan.in[2];
-            s.shift0 = shift0[p];
-            s.shift1 = shift1[p];
-            s.shift2 = shift2[p];
+            s.shift0 = geo.shift0[p];
+            s.shift1 = geo.shift1[p];
+            s.shift2 = geo.shift2[p];
             s.nc = nc;
             s.ncPad = ncPad;
             s.tap = -1;
@@ -420,7 +502,7 @@ final class JavaOp extends CompiledConvTranspose {
             int groupChan = g * cinG * s.chanStride;
             s.readableFrom = -groupChan;
             s.readableTo = plan.batch * cin * plan.inVolume - groupChan - (cinG - 1) * s.chanStride;
-            kernel.compute(s, weights[g * phases + p], len, m0 / Scratch.MR, rows, nc);
+            kernel.compute(s, geo.packed[g * geo.phases + p], len, m0 / Scratch.MR, rows, nc);
         }
         writeBack(plan, s, call, co0, rows, channelsLast);
     }
@@ -432,6 +514,7 @@ final class JavaOp extends CompiledConvTranspose {
      * and {@code stride} output positions apart.
      */
     private void setColumns(Plan plan, int p, int j0, int nc, Scratch s, boolean channelsLast) {
+        int[] stride = plan.geometry.stride;
         int r2 = p % stride[2];
         int r1 = (p / stride[2]) % stride[1];
         int r0 = p / (stride[2] * stride[1]);
@@ -487,7 +570,7 @@ final class JavaOp extends CompiledConvTranspose {
         float[][] c = s.c;
         float[] o = call.outArray;
         Tensor out = call.out;
-        int step = stride[2];
+        int step = plan.geometry.stride[2];
         if (channelsLast) {
             int base = (o != null ? call.outOffset : 0) + co0;
             int posStep = step * cout;
