@@ -37,9 +37,8 @@ final class Scratch {
     final float[][] c = new float[MB][NC];
     /**
      * The tile's columns as segments: runs of columns in one row of the phase's grid (same image and leading
-     * coordinates, consecutive last coordinate). Per segment: first column, length, the image's input offset, the
-     * input coordinates of its first column before the tap shift, and the output offset of its first column
-     * (channel 0).
+     * coordinates, consecutive last coordinate). Per segment: first column, length, the image's input and output
+     * offsets, and the phase coordinates of its first column (the input coordinates before the tap shift).
      */
     final int[] segStart = new int[NC];
     final int[] segLength = new int[NC];
@@ -47,7 +46,7 @@ final class Scratch {
     final int[] segX0 = new int[NC];
     final int[] segX1 = new int[NC];
     final int[] segX2 = new int[NC];
-    final int[] segDst = new int[NC];
+    final int[] segOut = new int[NC];
     int segments;
     /** Per column input offset of the current tap (channels-last gather), -1 where the tap misses the input. */
     private final int[] srcOff = new int[NC];
