@@ -93,6 +93,14 @@ public final class JavaBackend implements Backend {
     private final Throwable unavailable;
     private volatile Workers workers;
 
+    /** A backend that cannot run: its settings were invalid. */
+    private JavaBackend(IllegalArgumentException cause) {
+        this.threads = 1;
+        this.requestedKernel = "auto";
+        this.kernel = null;
+        this.unavailable = cause;
+    }
+
     private JavaBackend(int threads, String requestedKernel) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, but got " + threads);
@@ -117,7 +125,7 @@ public final class JavaBackend implements Backend {
             synchronized (JavaBackend.class) {
                 b = defaultInstance;
                 if (b == null) {
-                    b = variant(configuredThreads(), configuredKernel());
+                    b = fromSettings(System.getProperty(THREADS_PROPERTY), System.getProperty(KERNEL_PROPERTY));
                     defaultInstance = b;
                 }
             }
@@ -154,26 +162,34 @@ public final class JavaBackend implements Backend {
         return k;
     }
 
-    static int configuredThreads() {
-        String p = System.getProperty(THREADS_PROPERTY);
+    /**
+     * The backend for these property values ({@code null} or blank: the default). A value that does not parse gives
+     * a backend that is unavailable with the cause, so that asking for it fails clearly while the other backends
+     * (and {@code convt info}) still work.
+     */
+    static JavaBackend fromSettings(String threads, String kernel) {
+        try {
+            return variant(parseThreads(threads), kernel == null || kernel.isBlank() ? "auto" : kernel);
+        } catch (IllegalArgumentException e) {
+            return new JavaBackend(new IllegalArgumentException("invalid Java backend setting: " + e.getMessage(),
+                e));
+        }
+    }
+
+    private static int parseThreads(String p) {
         if (p == null || p.isBlank()) {
             return Runtime.getRuntime().availableProcessors();
         }
         try {
             int n = Integer.parseInt(p.trim());
-            if (n < 1) {
-                throw new NumberFormatException();
+            if (n >= 1) {
+                return n;
             }
-            return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + THREADS_PROPERTY + " must be a positive integer, but got '" + p
-                + "'");
+            // reported below
         }
-    }
-
-    static String configuredKernel() {
-        String p = System.getProperty(KERNEL_PROPERTY);
-        return p == null || p.isBlank() ? "auto" : p;
+        throw new IllegalArgumentException("-D" + THREADS_PROPERTY + " must be a positive integer, but got '" + p
+            + "'");
     }
 
     /** Number of threads that work on one call (the caller and {@code threads - 1} pool workers). */
