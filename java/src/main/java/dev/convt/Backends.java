@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>The choice comes from {@code -Dconvt.backend=auto|reference|java|onednn}, else the {@code CONVT_BACKEND}
  * environment variable, else {@code auto}. {@code auto} takes oneDNN when it loaded and supports the layer, otherwise
- * the fast pure-Java backend ({@code java}), and records why in {@link Selection#reason()}. A forced backend that
- * cannot run throws with the cause;
+ * the fast pure-Java backend ({@code java}), and records why in {@link Selection#reason()}. A tiny layer
+ * ({@link JavaBackend#fasterThanNativeOn}) goes to {@code java} even with oneDNN, whose fixed cost per call is larger
+ * there. A forced backend that cannot run throws with the cause;
  * there is never a silent fallback.
  */
 public final class Backends {
@@ -162,9 +163,15 @@ public final class Backends {
             }
         } else {
             String why = oneDnn.unsupportedReason(layer);
-            s = why == null
-                ? new Selection(oneDnn, "auto: oneDNN is available and supports the layer")
-                : new Selection(portable(), "auto: oneDNN cannot run the layer (" + why + ")");
+            if (why != null) {
+                s = new Selection(portable(), "auto: oneDNN cannot run the layer (" + why + ")");
+            } else if (java().isAvailable() && JavaBackend.fasterThanNativeOn(layer)) {
+                s = new Selection(java(), "auto: the layer is tiny (" + JavaBackend.weightsPerGroup(layer)
+                    + " weights per group, at most " + JavaBackend.TINY_LAYER_WEIGHTS + "), where the Java backend "
+                    + "measured faster than oneDNN (whose fixed cost per call dominates)");
+            } else {
+                s = new Selection(oneDnn, "auto: oneDNN is available and supports the layer");
+            }
         }
         LOG.log(Level.DEBUG, () -> "backend for " + layer + ": " + s);
         return s;

@@ -61,15 +61,43 @@ class BackendSelectionTest {
         }
     }
 
+    /** A layer above the tiny-layer threshold: 64 x 64 x 9 weights. */
+    static final ConvTransposeLayer BIG = ConvTransposeLayer.builder(2).inChannels(64).outChannels(64).kernelSize(3)
+        .stride(2).build();
+
     @Test
     void autoPrefersOneDnnWhenAvailable() {
-        Backends.Selection s = Backends.select("auto", LAYER);
+        Backends.Selection s = Backends.select("auto", BIG);
         if (Backends.onednn().isAvailable()) {
             assertSame(Backends.onednn(), s.backend());
             assertEquals("auto: oneDNN is available and supports the layer", s.reason());
         } else {
             assertSame(Backends.java(), s.backend(), "auto falls back to the fast Java backend, not the reference");
             assertTrue(s.reason().startsWith("auto: oneDNN is not available ("), s.reason());
+        }
+    }
+
+    /** Tiny layers go to the Java backend even with oneDNN there: its fixed cost per call dominates them. */
+    @Test
+    void autoPicksJavaForTinyLayers() {
+        ConvTransposeLayer seed = ConvTransposeLayer.builder(1).inChannels(1).outChannels(1).kernelSize(3).bias(false)
+            .build();
+        ConvTransposeLayer depthwise = ConvTransposeLayer.builder(2).inChannels(21).outChannels(21).groups(21)
+            .kernelSize(16).stride(8).padding(4).build();
+        ConvTransposeLayer limit = ConvTransposeLayer.builder(2).inChannels(4).outChannels(4).kernelSize(4).build();
+        ConvTransposeLayer above = ConvTransposeLayer.builder(2).inChannels(4).outChannels(4).kernelSize(4, 5).build();
+        assertEquals(256, dev.convt.purejava.JavaBackend.weightsPerGroup(limit));
+        for (ConvTransposeLayer tiny : new ConvTransposeLayer[] {seed, depthwise, limit, LAYER}) {
+            Backends.Selection s = Backends.select("auto", tiny);
+            assertSame(Backends.java(), s.backend(), tiny.toString());
+            if (Backends.onednn().isAvailable()) {
+                assertTrue(s.reason().startsWith("auto: the layer is tiny ("), s.reason());
+                assertTrue(s.reason().contains("measured faster than oneDNN"), s.reason());
+            }
+        }
+        if (Backends.onednn().isAvailable()) {
+            assertSame(Backends.onednn(), Backends.select("auto", above).backend());
+            assertSame(Backends.onednn(), Backends.select("onednn", seed).backend(), "forcing still wins");
         }
     }
 

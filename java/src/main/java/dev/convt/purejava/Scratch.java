@@ -3,7 +3,7 @@ package dev.convt.purejava;
 import dev.convt.Tensor;
 
 /**
- * One thread's working memory: the output tile {@code C}, the gathered input block {@code B}, and the per-column
+ * One thread's working memory: the output tile {@code C}, the gathered input block {@code B}, and the per-segment
  * index arrays. Sized by the tile constants alone, never by a layer, so what a thread holds is bounded by
  * {@link #BOUND_BYTES} whatever it computes. One instance per thread ({@link #get()}), shared by every op.
  *
@@ -22,9 +22,9 @@ final class Scratch {
     static final int MB = 264;
 
     /**
-     * The most bytes one thread's scratch holds, about 0.79 MiB: the {@code C} tile (264 KiB), one {@code B} block
+     * The most bytes one thread's scratch holds, about 0.78 MiB: the {@code C} tile (264 KiB), one {@code B} block
      * per kernel (256 KiB each; only a thread that runs both kernels holds both), the segment, copy and zero-run
-     * index arrays and a row buffer (15 KiB), and array headers (16 bytes each, generously).
+     * index arrays and a row buffer (16 KiB), and array headers (16 bytes each, generously).
      */
     static final long BOUND_BYTES = 4L * (MB * NC + 2L * KC * NC + 16L * NC) + 16L * (MB + KC + 16) + 256;
 
@@ -37,9 +37,8 @@ final class Scratch {
     final float[][] c = new float[MB][NC];
     /**
      * The tile's columns as segments: runs of columns in one row of the phase's grid (same image and leading
-     * coordinates, consecutive last coordinate). Per segment: first column, length, the image's input offset, the
-     * input coordinates of its first column before the tap shift, and the output offset of its first column
-     * (channel 0).
+     * coordinates, consecutive last coordinate). Per segment: first column, length, the image's input and output
+     * offsets, and the phase coordinates of its first column (the input coordinates before the tap shift).
      */
     final int[] segStart = new int[NC];
     final int[] segLength = new int[NC];
@@ -47,7 +46,7 @@ final class Scratch {
     final int[] segX0 = new int[NC];
     final int[] segX1 = new int[NC];
     final int[] segX2 = new int[NC];
-    final int[] segDst = new int[NC];
+    final int[] segOut = new int[NC];
     int segments;
     /** Per column input offset of the current tap (channels-last gather), -1 where the tap misses the input. */
     private final int[] srcOff = new int[NC];
