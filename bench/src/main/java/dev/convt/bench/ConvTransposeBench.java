@@ -54,8 +54,8 @@ public class ConvTransposeBench {
     public String backend;
 
     /**
-     * oneDNN route: {@code auto}, or one of {@code deconv-any}, {@code deconv-plain}, {@code matmul-1x1},
-     * {@code matmul-shuffle}, {@code matmul-col2im}. A route that does not apply to a shape fails its trial.
+     * oneDNN route: {@code auto}, or one of {@code deconv-any}, {@code deconv-plain}, {@code deconv-channels-last},
+     * {@code matmul-1x1}, {@code matmul-shuffle}, {@code matmul-col2im}. A route that does not apply to a shape fails its trial.
      */
     @Param({"auto"})
     public String route;

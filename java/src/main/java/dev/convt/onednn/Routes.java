@@ -27,7 +27,7 @@ final class Routes {
     static final String RULE = "rule";
 
     static final List<Route> ALL = List.of(Matmul1x1Route.INSTANCE, MatmulShuffleRoute.INSTANCE,
-        MatmulCol2imRoute.INSTANCE, DeconvRoute.ANY, DeconvRoute.PLAIN);
+        MatmulCol2imRoute.INSTANCE, DeconvRoute.ANY, DeconvRoute.PLAIN, DeconvChannelsLastRoute.INSTANCE);
 
     /** Without timing: the matrix-product forms where they apply exactly, else oneDNN's deconvolution. */
     static final List<Route> RULE_ORDER = List.of(Matmul1x1Route.INSTANCE, MatmulShuffleRoute.INSTANCE,
@@ -35,10 +35,20 @@ final class Routes {
 
     private static final System.Logger LOG = System.getLogger(OneDnnOp.class.getName());
 
-    /** Each candidate is timed for at least this long (and at least {@link #MIN_RUNS} runs), after one warm-up. */
+    /**
+     * Candidates are timed in rounds, each running every candidate once, for at least {@link #MIN_ROUNDS} rounds and
+     * about {@link #TIMING_NANOS} per candidate, after a warm-up of at least two runs and {@link #WARMUP_NANOS} each
+     * (so that HotSpot has compiled the Java parts of a route, the transpositions or the col2im pass, before they are
+     * timed; small layers run hundreds of times in that budget); the best run of each counts. Rounds,
+     * rather than one candidate after the other, because a disturbance on this shared machine (the JIT compiling on
+     * the other core, which stalls oneDNN's OpenMP barrier) then hits every candidate alike instead of deciding the
+     * choice.
+     */
     private static final long TIMING_NANOS = 5_000_000L;
-    private static final int MIN_RUNS = 3;
-    private static final int MAX_RUNS = 20;
+    private static final long WARMUP_NANOS = 10_000_000L;
+    private static final int MAX_WARMUP_RUNS = 2_000;
+    private static final int MIN_ROUNDS = 3;
+    private static final int MAX_ROUNDS = 1_000;
 
     private Routes() {}
 
@@ -124,25 +134,33 @@ final class Routes {
     private static Plan fastest(Geometry g, List<Plan> candidates) {
         long[] inShape = g.layout.fromChannelsFirst(g.inDims, g.rank);
         long[] outShape = g.layout.fromChannelsFirst(g.outDims, g.rank);
-        double[] ms = new double[candidates.size()];
+        int count = candidates.size();
+        long[] best = new long[count];
+        java.util.Arrays.fill(best, Long.MAX_VALUE);
         try (FloatPointer inData = new FloatPointer(g.inCount); FloatPointer outData = new FloatPointer(g.outCount)) {
             inData.zero();
             Tensor in = Tensor.wrap(inData.asBuffer(), inShape);
             Tensor out = Tensor.wrap(outData.asBuffer(), outShape);
-            for (int c = 0; c < candidates.size(); c++) {
-                Plan p = candidates.get(c);
-                p.run(in, out); // warm-up: builds the execution context
-                long best = Long.MAX_VALUE;
-                long spent = 0;
-                for (int run = 0; run < MAX_RUNS && (run < MIN_RUNS || spent < TIMING_NANOS); run++) {
+            for (Plan p : candidates) {
+                long start = System.nanoTime();
+                for (int run = 0; run < MAX_WARMUP_RUNS && (run < 2 || System.nanoTime() - start < WARMUP_NANOS); run++) {
+                    p.run(in, out); // the first run builds the execution context
+                }
+            }
+            long spent = 0;
+            for (int round = 0; round < MAX_ROUNDS && (round < MIN_ROUNDS || spent < TIMING_NANOS * count); round++) {
+                for (int c = 0; c < count; c++) {
                     long t0 = System.nanoTime();
-                    p.run(in, out);
+                    candidates.get(c).run(in, out);
                     long t = System.nanoTime() - t0;
-                    best = Math.min(best, t);
+                    best[c] = Math.min(best[c], t);
                     spent += t;
                 }
-                ms[c] = best / 1e6;
             }
+        }
+        double[] ms = new double[count];
+        for (int c = 0; c < count; c++) {
+            ms[c] = best[c] / 1e6;
         }
         Integer[] order = new Integer[candidates.size()];
         for (int i = 0; i < order.length; i++) {

@@ -151,10 +151,11 @@ class OneDnnRoutesTest {
     void routesApplyWhereTheyShould() {
         ShapeList shapes = ShapeList.builtIn();
         Map<String, List<String>> expected = Map.of(
-            "dcgan_g1", List.of("matmul-1x1", "matmul-col2im", "deconv-any", "deconv-plain"),
+            "dcgan_g1", List.of("matmul-1x1", "matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
             "unet_up", List.of("matmul-shuffle", "matmul-col2im", "deconv-any", "deconv-plain"),
             "fcn8x_dw", List.of("deconv-any", "deconv-plain"),
-            "dcgan_g2", List.of("matmul-col2im", "deconv-any", "deconv-plain"));
+            "dcgan_g2", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
+            "latency", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"));
         for (Map.Entry<String, List<String>> e : expected.entrySet()) {
             ShapeList.Shape s = shapes.get(e.getKey());
             Geometry g = new Geometry(s.layer(), Layout.CHANNELS_FIRST, 1,
@@ -171,6 +172,6 @@ class OneDnnRoutesTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OneDnnBackend.INSTANCE.compile(
             l, Tensor.zeros(1, 1, 3), Tensor.zeros(1), Layout.CHANNELS_FIRST, "gemm"));
         assertEquals("unknown oneDNN route 'gemm'; expected auto, rule or one of matmul-1x1, matmul-shuffle, "
-            + "matmul-col2im, deconv-any, deconv-plain", e.getMessage());
+            + "matmul-col2im, deconv-any, deconv-plain, deconv-channels-last", e.getMessage());
     }
 }
