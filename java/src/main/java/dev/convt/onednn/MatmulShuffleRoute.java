@@ -16,6 +16,11 @@ import org.bytedeco.javacpp.PointerScope;
  * shuffle is a single oneDNN reorder between two strided views of the same dims
  * {@code [N, in_1..in_r, Cout, k_1..k_r]} (channels-last: {@code [N, in.., k.., Cout]}): the product's rows, and the
  * output's positions.
+ *
+ * <p>For a channels-first caller the product is computed the other way round where oneDNN has a fast kernel for it,
+ * {@code W^T [Cout*prod(k), Cin] x x[n] [Cin, prod(in)]}, whose result {@code [N, Cout, k.., in..]} keeps each
+ * output channel's values together: the C++ floor measured the shuffle from that order 4x faster than from rows
+ * (0.28 against 1.24 ms on U-Net's up-sampling layer), since both sides of the reorder then stream by channel.
  */
 final class MatmulShuffleRoute extends Route {
 
@@ -49,8 +54,12 @@ final class MatmulShuffleRoute extends Route {
         return new ShufflePlan(weights, g);
     }
 
-    /** Dims and the two sets of strides of the shuffle: the product's rows (plain) and the output's positions. */
-    static long[][] shuffleViews(Geometry g) {
+    /**
+     * Dims and the two sets of strides of the shuffle: the product's result (plain) and the output's positions. With
+     * {@code channelsFirstProduct} the result is {@code [N, Cout, k.., in..]} (the {@code W^T x} form), else rows
+     * {@code [N, in.., Cout, k..]} (channels-last: {@code [N, in.., k.., Cout]}).
+     */
+    static long[][] shuffleViews(Geometry g, boolean channelsFirstProduct) {
         int r = g.rank;
         long cout = g.layer.outChannels();
         long[] dims = new long[2 * r + 2];
@@ -63,6 +72,19 @@ final class MatmulShuffleRoute extends Route {
         }
         long positions = acc;
         long perPosition = g.channelsLast() ? cout : 1; // elements between neighbouring positions
+        if (channelsFirstProduct) {
+            dims[0] = g.batch;
+            outStrides[0] = positions * cout;
+            dims[1] = cout;
+            outStrides[1] = positions;
+            for (int i = 0; i < r; i++) {
+                dims[2 + i] = g.layer.kernelSize(i);
+                outStrides[2 + i] = s[i];
+                dims[2 + r + i] = g.spatialIn[i];
+                outStrides[2 + r + i] = g.layer.kernelSize(i) * s[i];
+            }
+            return new long[][] {dims, plainStrides(dims), outStrides};
+        }
         dims[0] = g.batch;
         outStrides[0] = positions * cout;
         for (int i = 0; i < r; i++) {
@@ -77,13 +99,17 @@ final class MatmulShuffleRoute extends Route {
             dims[firstTap + i] = g.layer.kernelSize(i);
             outStrides[firstTap + i] = s[i] * perPosition;
         }
-        long[] rowStrides = new long[dims.length];
-        acc = 1;
+        return new long[][] {dims, plainStrides(dims), outStrides};
+    }
+
+    private static long[] plainStrides(long[] dims) {
+        long[] strides = new long[dims.length];
+        long acc = 1;
         for (int i = dims.length - 1; i >= 0; i--) {
-            rowStrides[i] = acc;
+            strides[i] = acc;
             acc *= dims[i];
         }
-        return new long[][] {dims, rowStrides, outStrides};
+        return strides;
     }
 
     private final class ShufflePlan extends Plan {
@@ -94,8 +120,11 @@ final class MatmulShuffleRoute extends Route {
         private final memory.desc rowsViewDesc;
         private final memory.desc outViewDesc;
         private final memory.desc scratchpadDesc;
-        private final memory weightsMemory;
+        /** The constant operand: W^T as oneDNN's source, or W as its weights. */
+        private final memory constant;
         private final memory biasMemory;
+        /** Whether the product is {@code W^T x} (the input bound as oneDNN's weights). */
+        private final boolean activationsAsWeights;
         private final String implementation;
 
         ShufflePlan(Weights weights, Geometry g) {
@@ -105,32 +134,71 @@ final class MatmulShuffleRoute extends Route {
                 long cols = g.columns();
                 long cin = g.layer.inChannels();
                 long pin = g.inVolume;
-                long[] srcDims = {g.batch, pin, cin};
-                // channels-first input [N, Cin, P] read as rows [N, P, Cin]: a transposed view, no copy
-                srcDesc = owner.keep(g.channelsLast()
-                    ? new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.abc)
-                    : new memory.desc(srcDims, memory.data_type.f32, new long[] {cin * pin, 1, pin}));
-                rowsDesc = owner.keep(new memory.desc(new long[] {g.batch, pin, cols}, memory.data_type.f32,
-                    memory.format_tag.abc));
-                memory.desc w = new memory.desc(new long[] {1, cin, cols}, memory.data_type.f32, memory.format_tag.any);
-                matmul.primitive_desc pd = matmulPd(g, srcDesc, w,
-                    weights.hasBias() ? new long[] {1, 1, cols} : null, rowsDesc);
+                matmul.primitive_desc pd = g.channelsLast() ? null : channelsFirstProduct(weights, g);
+                boolean wt = pd != null;
+                if (wt) {
+                    // the activations play oneDNN's "weights" role: W^T is the constant left operand
+                    srcDesc = owner.keep(new memory.desc(new long[] {g.batch, cin, pin}, memory.data_type.f32,
+                        memory.format_tag.abc));
+                    rowsDesc = owner.keep(new memory.desc(new long[] {g.batch, cols, pin}, memory.data_type.f32,
+                        memory.format_tag.abc));
+                    constant = weights.transposed(pd.src_desc());
+                    biasMemory = weights.expandedBias(g.layout, new long[] {1, cols, 1});
+                } else {
+                    long[] srcDims = {g.batch, pin, cin};
+                    // channels-first input [N, Cin, P] read as rows [N, P, Cin]: a transposed view, no copy
+                    srcDesc = owner.keep(g.channelsLast()
+                        ? new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.abc)
+                        : new memory.desc(srcDims, memory.data_type.f32, new long[] {cin * pin, 1, pin}));
+                    rowsDesc = owner.keep(new memory.desc(new long[] {g.batch, pin, cols}, memory.data_type.f32,
+                        memory.format_tag.abc));
+                    memory.desc w = new memory.desc(new long[] {1, cin, cols}, memory.data_type.f32,
+                        memory.format_tag.any);
+                    pd = matmulPd(g, srcDesc, w, weights.hasBias() ? new long[] {1, 1, cols} : null, rowsDesc);
+                    constant = weights.matmul(g.layout, pd.weights_desc());
+                    biasMemory = weights.expandedBias(g.layout, new long[] {1, 1, cols});
+                }
+                this.activationsAsWeights = wt;
                 owner.keep(pd);
                 primitive = owner.keep(new matmul(pd));
                 scratchpadDesc = owner.keep(pd.scratchpad_desc());
-                long[][] views = shuffleViews(g);
+                long[][] views = shuffleViews(g, wt);
                 rowsViewDesc = owner.keep(new memory.desc(views[0], memory.data_type.f32, views[1]));
                 outViewDesc = owner.keep(new memory.desc(views[0], memory.data_type.f32, views[2]));
                 reorder.primitive_desc shufflePd = owner.keep(new reorder.primitive_desc(eng, rowsViewDesc, eng,
                     outViewDesc));
                 shuffle = owner.keep(new reorder(shufflePd));
-                weightsMemory = weights.matmul(g.layout, pd.weights_desc());
-                biasMemory = weights.expandedBias(g.layout, new long[] {1, 1, cols});
-                implementation = id() + ": " + pd.impl_info_str().getString() + " + shuffle "
+                implementation = id() + ": " + (wt ? "W^T x " : "") + pd.impl_info_str().getString() + " + shuffle "
                     + shufflePd.impl_info_str().getString();
             } catch (Throwable t) {
                 owner.close();
                 throw t;
+            }
+        }
+
+        /**
+         * The {@code W^T x} product's descriptor, the bias a binary-add post-op (oneDNN's fast kernel refuses a bias
+         * per row as the matmul's own bias), or {@code null} where oneDNN offers only its reference kernel for it (the
+         * batched form with a broadcast source, at batch > 1 on some builds) or refuses it.
+         */
+        private matmul.primitive_desc channelsFirstProduct(Weights weights, Geometry g) {
+            long cols = g.columns();
+            long cin = g.layer.inChannels();
+            memory.desc wt = new memory.desc(new long[] {1, cols, cin}, memory.data_type.f32, memory.format_tag.any);
+            memory.desc x = new memory.desc(new long[] {g.batch, cin, g.inVolume}, memory.data_type.f32,
+                memory.format_tag.abc);
+            memory.desc dst = new memory.desc(new long[] {g.batch, cols, g.inVolume}, memory.data_type.f32,
+                memory.format_tag.abc);
+            try {
+                matmul.primitive_desc pd = matmulPd(g, wt, x, weights.hasBias() ? new long[] {1, cols, 1} : null, dst,
+                    true);
+                if (pd.impl_info_str().getString().startsWith("ref")) {
+                    pd.close();
+                    return null;
+                }
+                return pd;
+            } catch (OneDnnException e) {
+                return null;
             }
         }
 
@@ -156,7 +224,14 @@ final class MatmulShuffleRoute extends Route {
                         out = binding(outViewDesc, geometry.outCount);
                         rows = scratch(rowsDesc);
                         rowsView = owner.keep(new memory(rowsViewDesc, OneDnnRuntime.engine(), rows.get_data_handle()));
-                        args = args(in.memory(), weightsMemory, biasMemory, rows, scratchpadDesc);
+                        if (activationsAsWeights) {
+                            args = args(constant, in.memory(), null, rows, scratchpadDesc);
+                            if (biasMemory != null) {
+                                args.put(POST_OP_BIAS_ARG, biasMemory);
+                            }
+                        } else {
+                            args = args(in.memory(), constant, biasMemory, rows, scratchpadDesc);
+                        }
                     } catch (Throwable t) {
                         owner.close();
                         throw t;

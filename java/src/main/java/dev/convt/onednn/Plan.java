@@ -3,6 +3,7 @@ package dev.convt.onednn;
 import dev.convt.Tensor;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.matmul;
+import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.stream;
@@ -34,6 +35,9 @@ abstract class Plan implements AutoCloseable {
         this.geometry = geometry;
     }
 
+    /** The execution argument of the first post-op's second source: a bias given as a binary-add post-op. */
+    static final int POST_OP_BIAS_ARG = dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | dnnl.DNNL_ARG_SRC_1;
+
     /**
      * A matmul primitive descriptor for {@code src x weights (+ bias) -> dst} with a user scratchpad (each execution
      * context brings its own, so concurrent executions stay apart). {@code biasDims} is {@code null} for no bias,
@@ -43,6 +47,16 @@ abstract class Plan implements AutoCloseable {
      */
     static matmul.primitive_desc matmulPd(Geometry g, memory.desc src, memory.desc weights, long[] biasDims,
                                           memory.desc dst) {
+        return matmulPd(g, src, weights, biasDims, dst, false);
+    }
+
+    /**
+     * As above; with {@code biasAsPostOp} the bias is a binary-add post-op (bound at {@link #POST_OP_BIAS_ARG})
+     * instead of the matmul's own bias, which oneDNN's fast kernels accept for broadcasts its bias argument does
+     * not (a bias per row: {@code [1, M, 1]}).
+     */
+    static matmul.primitive_desc matmulPd(Geometry g, memory.desc src, memory.desc weights, long[] biasDims,
+                                          memory.desc dst, boolean biasAsPostOp) {
         primitive_attr attr = new primitive_attr();
         attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
         try {
@@ -51,6 +65,12 @@ abstract class Plan implements AutoCloseable {
             }
             memory.desc bias = new memory.desc(biasDims, memory.data_type.f32,
                 biasDims.length == 2 ? memory.format_tag.ab : memory.format_tag.abc);
+            if (biasAsPostOp) {
+                post_ops ops = new post_ops();
+                ops.append_binary(dnnl.algorithm.binary_add, bias);
+                attr.set_post_ops(ops);
+                return new matmul.primitive_desc(OneDnnRuntime.engine(), src, weights, dst, attr, false);
+            }
             return new matmul.primitive_desc(OneDnnRuntime.engine(), src, weights, bias, dst, attr, false);
         } catch (RuntimeException e) {
             throw new OneDnnException("oneDNN cannot build the matmul for " + g + ": " + e.getMessage(), e);
