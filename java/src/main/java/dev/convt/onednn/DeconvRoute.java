@@ -28,18 +28,28 @@ import java.util.Arrays;
  */
 final class DeconvRoute extends Route {
 
-    static final DeconvRoute ANY = new DeconvRoute(true);
-    static final DeconvRoute PLAIN = new DeconvRoute(false);
+    /** Which layouts the primitive's source and destination descriptors ask for. */
+    private enum Io { ANY, CALLER, CHANNELS_LAST }
 
-    private final boolean anyLayouts;
+    static final DeconvRoute ANY = new DeconvRoute("deconv-any", Io.ANY);
+    static final DeconvRoute PLAIN = new DeconvRoute("deconv-plain", Io.CALLER);
+    /**
+     * The channels-last primitive with oneDNN's reorders from and to the caller's layout: what
+     * {@link DeconvChannelsLastRoute} builds for tensors too large to transpose on one thread (not a route of its own).
+     */
+    static final DeconvRoute CHANNELS_LAST_REORDERED = new DeconvRoute("deconv-channels-last", Io.CHANNELS_LAST);
 
-    private DeconvRoute(boolean anyLayouts) {
-        this.anyLayouts = anyLayouts;
+    private final String id;
+    private final Io io;
+
+    private DeconvRoute(String id, Io io) {
+        this.id = id;
+        this.io = io;
     }
 
     @Override
     String id() {
-        return anyLayouts ? "deconv-any" : "deconv-plain";
+        return id;
     }
 
     @Override
@@ -198,7 +208,11 @@ final class DeconvRoute extends Route {
     }
 
     private deconvolution_forward.primitive_desc createPd(Geometry g, long[] dst, long[] padL, long[] padR) {
-        memory.format_tag io = anyLayouts ? memory.format_tag.any : g.userTag();
+        memory.format_tag io = switch (this.io) {
+            case ANY -> memory.format_tag.any;
+            case CALLER -> g.userTag();
+            case CHANNELS_LAST -> g.channelsLastTag();
+        };
         memory.desc src = new memory.desc(g.inDims, memory.data_type.f32, io);
         memory.desc w = new memory.desc(Weights.deconvDims(g.layer), memory.data_type.f32, memory.format_tag.any);
         memory.desc d = new memory.desc(dst, memory.data_type.f32, io);

@@ -88,6 +88,11 @@ final class Geometry {
         return channelsLast() ? CHANNELS_LAST_TAGS[rank] : CHANNELS_FIRST_TAGS[rank];
     }
 
+    /** The channels-last memory order for tensors of this rank, whatever the caller's. */
+    memory.format_tag channelsLastTag() {
+        return CHANNELS_LAST_TAGS[rank];
+    }
+
     memory.desc userSrcDesc() {
         return new memory.desc(inDims, memory.data_type.f32, userTag());
     }

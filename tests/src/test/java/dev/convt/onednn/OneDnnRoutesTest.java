@@ -152,8 +152,8 @@ class OneDnnRoutesTest {
         ShapeList shapes = ShapeList.builtIn();
         Map<String, List<String>> expected = Map.of(
             "dcgan_g1", List.of("matmul-1x1", "matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
-            "unet_up", List.of("matmul-shuffle", "matmul-col2im", "deconv-any", "deconv-plain"),
-            "fcn8x_dw", List.of("deconv-any", "deconv-plain"),
+            "unet_up", List.of("matmul-shuffle", "matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
+            "fcn8x_dw", List.of("deconv-any", "deconv-plain", "deconv-channels-last"),
             "dcgan_g2", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
             "latency", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"));
         for (Map.Entry<String, List<String>> e : expected.entrySet()) {
