@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * A layer bound to its weights on one backend: built once, executed many times, closed once.
@@ -203,6 +204,27 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      * @param spatialIn the input's spatial extents
      */
     protected abstract void execute(Tensor input, Tensor output, int batch, long[] spatialIn);
+
+    /**
+     * Runs {@code body} as an execution in flight, under the same guard as {@link #forward(Tensor, Tensor)}: it throws
+     * {@link IllegalStateException} when this op is closed, and {@link #close()} waits for it to finish before
+     * releasing the backend's resources. For a backend's own entry points beyond {@code forward} (oneDNN's
+     * keep-layout calls); validate the arguments before, so that a refusal does not count as an execution.
+     *
+     * @param <T> what the body returns
+     * @param body the work, run on the calling thread
+     * @return what {@code body} returned
+     * @throws IllegalStateException when this op is closed
+     */
+    protected final <T> T whileOpen(Supplier<T> body) {
+        Objects.requireNonNull(body, "body");
+        enter();
+        try {
+            return body.get();
+        } finally {
+            state.decrementAndGet();
+        }
+    }
 
     /** Releases the backend's resources; called once, after executions in flight have finished. */
     protected abstract void release();

@@ -1,5 +1,8 @@
 package dev.convt;
 
+import dev.convt.onednn.OneDnnBackend;
+import dev.convt.onednn.OneDnnOp;
+import dev.convt.onednn.OneDnnTensor;
 import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +71,41 @@ class NativeMemoryTest {
             }
         }
         assertEquals(baseline, Pointer.totalBytes(), "JavaCPP-tracked native bytes after 1000 cycles");
+    }
+
+    /** The keep-layout path: every opaque tensor (an op's output, an op's reordered input) is freed by close(). */
+    @Test
+    void opaqueTensorsAreFreedByClose() {
+        TestSupport.assertOneDnnAvailableWhereRequired();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.onednn().isAvailable(), "no oneDNN natives here");
+        ConvTransposeLayer first = ConvTransposeLayer.builder(2).inChannels(8).outChannels(16).kernelSize(3)
+            .padding(1).bias(false).build();
+        ConvTransposeLayer second = ConvTransposeLayer.builder(2).inChannels(16).outChannels(4).kernelSize(4)
+            .stride(2).padding(1).build();
+        Random rnd = new Random(10);
+        Tensor w1 = TestSupport.random(rnd, first.weightShape());
+        Tensor w2 = TestSupport.random(rnd, second.weightShape());
+        Tensor b2 = TestSupport.random(rnd, 4);
+        Tensor x = TestSupport.random(rnd, 2, 8, 6, 6);
+        try (OneDnnOp op = OneDnnBackend.INSTANCE.compile(first, w1, null, Layout.CHANNELS_FIRST, "deconv-any")) {
+            op.forwardKeepLayout(x).close();
+        }
+        long baseline = Pointer.totalBytes();
+        for (int i = 0; i < 100; i++) {
+            try (OneDnnOp a = OneDnnBackend.INSTANCE.compile(first, w1, null, Layout.CHANNELS_FIRST, "deconv-any");
+                 OneDnnOp b = OneDnnBackend.INSTANCE.compile(second, w2, b2, Layout.CHANNELS_FIRST, "deconv-any");
+                 OneDnnOp c = OneDnnBackend.INSTANCE.compile(second, w2, b2, Layout.CHANNELS_LAST, "matmul-col2im");
+                 OneDnnTensor h = a.forwardKeepLayout(x)) {
+                try (OneDnnTensor y = b.forwardKeepLayout(h); OneDnnTensor z = c.forwardKeepLayout(h)) {
+                    b.forward(h);                               // read in place or reordered, into a plain output
+                    c.forward(h, Tensor.zeros(c.outputShape(new long[] {2, 6, 6, 16})));
+                    y.toTensor();                               // a reorder out of oneDNN's layout
+                    z.copyTo(Tensor.zeros(z.shape()));          // a plain copy
+                    h.copyTo(Tensor.zeros(h.shape()));          // a reorder through a heap tensor's staging buffer
+                }
+            }
+        }
+        assertEquals(baseline, Pointer.totalBytes(), "JavaCPP-tracked native bytes after 100 cycles");
     }
 
     @Test

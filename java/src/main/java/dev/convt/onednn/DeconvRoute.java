@@ -9,6 +9,7 @@ import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.util.Arrays;
@@ -171,7 +172,15 @@ final class DeconvRoute extends Route {
             final Binding out;
             final memory src;
             final memory dst;
+            final memory scratchpad;
             final IntMemoryMap args;
+            /** The keep-layout path's memory objects, bound to a OneDnnTensor's buffer per call; built on first use. */
+            private memory nativeSrc;
+            private memory nativeDst;
+            private Pointer nativeSrcBound;
+            private Pointer nativeDstBound;
+            /** Argument maps by (source, destination): index 1 = native source, 2 = native destination. */
+            private final IntMemoryMap[] opaqueArgs = new IntMemoryMap[4];
 
             DeconvExec() {
                 try (PointerScope scope = new PointerScope()) {
@@ -180,11 +189,25 @@ final class DeconvRoute extends Route {
                     out = binding(targetDesc, geometry.outCount);
                     src = srcReorder != null ? scratch(srcDesc) : in.memory();
                     dst = dstReorder != null ? scratch(dstDesc) : out.memory();
-                    args = args(src, weightsMemory, weights.bias(), dst, scratchpadDesc);
+                    scratchpad = scratch(scratchpadDesc);
+                    args = argsFor(src, dst);
                 } catch (Throwable t) {
                     owner.close();
                     throw t;
                 }
+            }
+
+            /** Source, weights, bias, destination, and this execution's one scratchpad (one call runs at a time). */
+            private IntMemoryMap argsFor(memory s, memory d) {
+                IntMemoryMap a = owner.keep(new IntMemoryMap());
+                a.put(dnnl.DNNL_ARG_SRC, s);
+                a.put(dnnl.DNNL_ARG_WEIGHTS, weightsMemory);
+                if (weights.bias() != null) {
+                    a.put(dnnl.DNNL_ARG_BIAS, weights.bias());
+                }
+                a.put(dnnl.DNNL_ARG_DST, d);
+                a.put(dnnl.DNNL_ARG_SCRATCHPAD, scratchpad);
+                return a;
             }
 
             @Override
@@ -202,6 +225,71 @@ final class DeconvRoute extends Route {
                 out.finishOutput(output);
                 if (outside != null) {
                     outside.fill(output, weights);
+                }
+            }
+
+            // ---- The keep-layout path: the primitive reads and writes oneDNN's layouts in place ----
+
+            @Override
+            memory.desc nativeSrcDesc() {
+                return srcDesc;
+            }
+
+            @Override
+            memory.desc nativeDstDesc() {
+                // where only a sub-box is computed, the bias around it is written by OutsideBox into a plain output
+                return outside == null ? dstDesc : null;
+            }
+
+            @Override
+            void runNative(Pointer srcData, Tensor input, Pointer dstData, Tensor output) {
+                memory s;
+                if (srcData != null) {
+                    if (nativeSrc == null) {
+                        nativeSrc = owner.keep(new memory(srcDesc, OneDnnRuntime.engine(), (Pointer) null));
+                    }
+                    if (nativeSrcBound != srcData) {
+                        nativeSrc.set_data_handle(srcData);
+                        nativeSrcBound = srcData;
+                    }
+                    s = nativeSrc;
+                } else {
+                    in.bindInput(input);
+                    if (srcReorder != null) {
+                        srcReorder.execute(stream, in.memory(), src);
+                    }
+                    s = src;
+                }
+                memory d;
+                if (dstData != null) {
+                    if (nativeDst == null) {
+                        nativeDst = owner.keep(new memory(dstDesc, OneDnnRuntime.engine(), (Pointer) null));
+                    }
+                    if (nativeDstBound != dstData) {
+                        nativeDst.set_data_handle(dstData);
+                        nativeDstBound = dstData;
+                    }
+                    d = nativeDst;
+                } else {
+                    out.bindOutput(output);
+                    d = dst;
+                }
+                int which = (s == src ? 0 : 1) + (d == dst ? 0 : 2);
+                if (opaqueArgs[which] == null) {
+                    opaqueArgs[which] = which == 0 ? args : argsFor(s, d);
+                }
+                primitive.execute(stream, opaqueArgs[which]);
+                if (dstData == null) {
+                    if (dstReorder != null) {
+                        dstReorder.execute(stream, dst, out.memory());
+                    }
+                    stream._wait();
+                    out.finishOutput(output);
+                    if (outside != null) {
+                        outside.fill(output, weights);
+                    }
+                } else {
+                    stream._wait();
                 }
             }
         }

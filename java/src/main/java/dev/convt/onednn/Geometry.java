@@ -85,7 +85,12 @@ final class Geometry {
 
     /** The caller's memory order for tensors of this rank. */
     memory.format_tag userTag() {
-        return channelsLast() ? CHANNELS_LAST_TAGS[rank] : CHANNELS_FIRST_TAGS[rank];
+        return plainTag(layout, rank);
+    }
+
+    /** The plain memory order of {@code layout} for tensors of {@code rank} spatial dimensions. */
+    static memory.format_tag plainTag(Layout layout, int rank) {
+        return layout == Layout.CHANNELS_LAST ? CHANNELS_LAST_TAGS[rank] : CHANNELS_FIRST_TAGS[rank];
     }
 
     /** The channels-last memory order for tensors of this rank, whatever the caller's. */

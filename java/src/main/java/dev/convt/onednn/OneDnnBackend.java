@@ -1,7 +1,6 @@
 package dev.convt.onednn;
 
 import dev.convt.Backend;
-import dev.convt.CompiledConvTranspose;
 import dev.convt.ConvTransposeLayer;
 import dev.convt.Layout;
 import dev.convt.Tensor;
@@ -12,8 +11,8 @@ import java.util.List;
  * Transposed convolution on oneDNN's CPU deconvolution primitives, through the JavaCPP Presets for oneDNN.
  *
  * <p>f32 forward inference for rank 1, 2 and 3 with every hyperparameter the reference supports. A compiled op builds
- * its primitive once per input shape and keeps it; see {@link OneDnnOp}. This class touches no native code itself:
- * availability is decided by {@link OneDnn}.
+ * its primitive once per input shape and keeps it; see {@link OneDnnOp}, which also chains ops without reorders
+ * through {@link OneDnnTensor}. This class touches no native code itself: availability is decided by {@link OneDnn}.
  *
  * <pre>{@code
  * // -Dconvt.backend=onednn does the same for Backends.compile; either way an unavailable oneDNN throws with the cause
@@ -48,8 +47,13 @@ public final class OneDnnBackend implements Backend {
         return null;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The op is a {@link OneDnnOp}, whose keep-layout methods chain ops without reorders ({@link OneDnnTensor}).
+     */
     @Override
-    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
+    public OneDnnOp compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout) {
         return compile(layer, weight, bias, layout, System.getProperty(ROUTE_PROPERTY, "auto"));
     }
 
@@ -69,8 +73,7 @@ public final class OneDnnBackend implements Backend {
      * @throws IllegalArgumentException for an unknown route, or when the weight or bias does not fit the layer
      * @throws UnsupportedOperationException when oneDNN is not available
      */
-    public CompiledConvTranspose compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout,
-                                         String route) {
+    public OneDnnOp compile(ConvTransposeLayer layer, Tensor weight, Tensor bias, Layout layout, String route) {
         ensureAvailability();
         return OneDnnOp.create(layer, weight, bias, layout, route);
     }

@@ -5,21 +5,62 @@ import dev.convt.ConvTransposeLayer;
 import dev.convt.Layout;
 import dev.convt.Tensor;
 
+import org.bytedeco.javacpp.PointerScope;
+
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A layer compiled for oneDNN: the weights copied once into native memory ({@link Weights}), then per input shape a
- * {@link Plan} built by the route {@link Routes} picks (oneDNN's deconvolution, or a matrix-product form where the
- * shape allows), kept for later calls with the same shape.
+ * A layer compiled for oneDNN, as {@link OneDnnBackend#compile} returns it: a {@link CompiledConvTranspose} that can
+ * also keep its output in the layout oneDNN prefers and feed it to the next op without a reorder
+ * ({@link OneDnnTensor}).
  *
- * <p>Executing looks the shape up without allocating, borrows a per-thread execution context from the plan (so
- * several threads can run one op at once), binds the caller's buffers and runs. With direct tensors reused across
- * calls, a steady-state call allocates no Java objects; heap tensors cost one copy each way. Up to
- * {@link #MAX_CACHED_SHAPES} shapes are kept; a shape beyond that is built, run and released (with a warning, once).
- * The op never keeps a strong reference to a caller's tensor after a call.
+ * <p>The weights are copied once into native memory, then per input shape a plan is built by the route the op's
+ * policy picks (oneDNN's deconvolution, or a matrix-product form where the shape allows), kept for later calls with
+ * the same shape. Executing looks the shape up without allocating, borrows a per-thread execution context from the
+ * plan (so several threads can run one op at once), binds the caller's buffers and runs. With direct tensors reused
+ * across calls, a steady-state {@link #forward(Tensor, Tensor)} allocates no Java objects; heap tensors cost one copy
+ * each way. Up to 16 shapes are kept; a shape beyond that is built, run and released (with a warning, once). The op
+ * never keeps a strong reference to a caller's tensor after a call.
+ *
+ * <h2>Chaining ops without reorders</h2>
+ *
+ * {@code deconv-any} runs oneDNN's deconvolution on the layouts it prefers (often blocked, {@code nChw8c}) and, on
+ * the {@link Tensor} path, reorders from and to the caller's plain layout. The keep-layout methods skip those
+ * reorders between ops:
+ *
+ * <ul>
+ *   <li>{@link #forwardKeepLayout(Tensor)} writes the output where the primitive writes it, in a new
+ *       {@link OneDnnTensor}: no destination reorder;</li>
+ *   <li>{@link #forwardKeepLayout(OneDnnTensor)} and {@link #forward(OneDnnTensor, Tensor)} read such a tensor in
+ *       place when its layout is the one this op's primitive reads, and otherwise reorder it once, into a buffer of
+ *       the op's own; {@link #reordersInput(OneDnnTensor)} tells which.</li>
+ * </ul>
+ *
+ * Which routes keep oneDNN's layout: {@code deconv-any} reads and writes the primitive's own layouts, and
+ * {@code deconv-plain} the plain ones, in place; where output padding makes oneDNN refuse the padding and the route
+ * computes a sub-box with the bias around it, the output is plain. {@code matmul-1x1}, {@code matmul-shuffle} and
+ * {@code matmul-col2im} read and write plain tensors: their output is a plain {@link OneDnnTensor}, and an input in
+ * another layout is reordered to plain first. Under the {@code auto} policy the route is timed on the plain path,
+ * so compile with {@code "deconv-any"} to keep blocked layouts along a chain.
+ *
+ * <pre>{@code
+ * try (OneDnnOp a = OneDnnBackend.INSTANCE.compile(l1, w1, b1, Layout.CHANNELS_FIRST, "deconv-any");
+ *      OneDnnOp b = OneDnnBackend.INSTANCE.compile(l2, w2, b2, Layout.CHANNELS_FIRST, "deconv-any");
+ *      OneDnnTensor h = a.forwardKeepLayout(x)) {        // h.layoutDescription(): e.g. "nChw8c"
+ *     b.forward(h, y);                                  // h read in place: b.reordersInput(h) is false
+ * }
+ * }</pre>
+ *
+ * <p>A {@link OneDnnTensor} fits any oneDNN op whose input its shape fits: its shape is converted from its own
+ * layout to the op's, so a channels-last op's output may feed a channels-first op. The keep-layout calls run under
+ * the same guard as {@code forward}: {@link #close()} waits for them, and after it they throw
+ * {@link IllegalStateException}. They allocate the returned {@link OneDnnTensor} (a native buffer) and a few small
+ * Java objects per call.
  */
-final class OneDnnOp extends CompiledConvTranspose {
+public final class OneDnnOp extends CompiledConvTranspose {
 
     private static final System.Logger LOG = System.getLogger(OneDnnOp.class.getName());
 
@@ -34,6 +75,7 @@ final class OneDnnOp extends CompiledConvTranspose {
     private volatile Entry[] cache = new Entry[0];
     private volatile String implementation = "not built yet (no input shape seen; see prepare())";
     private boolean warnedUncached;
+    private final AtomicLong inputReorders = new AtomicLong();
 
     private record Entry(int batch, long[] spatialIn, Plan plan, boolean uncached) {
         boolean matches(int batch, long[] spatialIn) {
@@ -128,6 +170,232 @@ final class OneDnnOp extends CompiledConvTranspose {
                     + ": plans for further shapes (first: " + g + ") are rebuilt on every call");
             }
             return e;
+        }
+    }
+
+    // ---- Keep-layout calls (OneDnnTensor in or out) ----
+
+    /**
+     * Computes the transposed convolution of {@code input} like {@link #forward(Tensor)}, and keeps the output in the
+     * layout the chosen route's primitive writes: for {@code deconv-any} oneDNN's own (often blocked) layout, with no
+     * reorder back to the plain one; for the other routes the plain layout of {@link #layout()}.
+     *
+     * @param input the input, in this op's {@link #layout()}, heap or direct
+     * @return a new tensor of {@link #outputShape(Tensor) the output shape}, in this op's layout; close it
+     * @throws IllegalArgumentException when the input does not fit the layer
+     * @throws IllegalStateException when this op is closed
+     * @throws OneDnnException when oneDNN fails
+     */
+    public OneDnnTensor forwardKeepLayout(Tensor input) {
+        Objects.requireNonNull(input, "input");
+        long[] inShape = input.shape();
+        long[] outShape = outputShape(inShape);
+        return whileOpen(() -> keep(input, null, inShape, outShape));
+    }
+
+    /**
+     * Computes the transposed convolution of an opaque input and keeps the output in the layout the chosen route's
+     * primitive writes (see {@link #forwardKeepLayout(Tensor)}). {@code input} is read in place when its layout is
+     * the one this op's primitive reads; otherwise it is reordered once first ({@link #reordersInput}).
+     *
+     * @param input an open tensor from a oneDNN op, whose shape, converted to this op's {@link #layout()}, fits the
+     *     layer; it stays open
+     * @return a new tensor of the output shape, in this op's layout; close it
+     * @throws IllegalArgumentException when the input does not fit the layer
+     * @throws IllegalStateException when this op or {@code input} is closed
+     * @throws OneDnnException when oneDNN fails
+     */
+    public OneDnnTensor forwardKeepLayout(OneDnnTensor input) {
+        long[] inShape = inputShape(input);
+        long[] outShape = outputShape(inShape);
+        return whileOpen(() -> {
+            input.enter();
+            try {
+                return keep(null, input, inShape, outShape);
+            } finally {
+                input.exit();
+            }
+        });
+    }
+
+    /**
+     * Computes the transposed convolution of an opaque input into a plain tensor. {@code input} is read in place
+     * when its layout is the one this op's primitive reads; otherwise it is reordered once first
+     * ({@link #reordersInput}). The output is written as {@link #forward(Tensor, Tensor)} writes it.
+     *
+     * @param input an open tensor from a oneDNN op, whose shape, converted to this op's {@link #layout()}, fits the
+     *     layer; it stays open
+     * @param output where the result goes, overwritten: exactly the output shape, in this op's layout, writable
+     * @throws IllegalArgumentException when a tensor does not fit the layer or the output is not writable
+     * @throws IllegalStateException when this op or {@code input} is closed
+     * @throws OneDnnException when oneDNN fails
+     */
+    public void forward(OneDnnTensor input, Tensor output) {
+        long[] inShape = inputShape(input);
+        long[] outShape = outputShape(inShape);
+        Objects.requireNonNull(output, "output");
+        // (the output cannot share storage with the input: a OneDnnTensor's buffer is never handed out)
+        if (output.isReadOnly()) {
+            throw new IllegalArgumentException("output tensor is read-only");
+        }
+        if (!output.hasShape(outShape)) {
+            throw new IllegalArgumentException("output should be of size " + Arrays.toString(outShape)
+                + " for input of size " + Arrays.toString(inShape) + ", but got output of size "
+                + Arrays.toString(output.shape()));
+        }
+        whileOpen(() -> {
+            input.enter();
+            try {
+                int batch = batchOf(inShape);
+                if (batch > 0) {
+                    runOpaque(null, input, output, null, batch, spatialOf(inShape));
+                }
+                return null;
+            } finally {
+                input.exit();
+            }
+        });
+    }
+
+    /**
+     * Computes the transposed convolution of an opaque input into a new plain, direct tensor: see
+     * {@link #forward(OneDnnTensor, Tensor)}.
+     *
+     * @param input an open tensor from a oneDNN op that fits the layer; it stays open
+     * @return a new direct tensor of the output shape, in this op's layout
+     * @throws IllegalArgumentException when the input does not fit the layer
+     * @throws IllegalStateException when this op or {@code input} is closed
+     * @throws OneDnnException when oneDNN fails
+     */
+    public Tensor forward(OneDnnTensor input) {
+        Tensor out = Tensor.allocateDirect(outputShape(inputShape(input)));
+        forward(input, out);
+        return out;
+    }
+
+    /**
+     * Whether this op, fed {@code input} by {@link #forwardKeepLayout(OneDnnTensor)} or
+     * {@link #forward(OneDnnTensor, Tensor)}, reorders it first: {@code false} when the input's layout is the one the
+     * route chosen for its shape reads (and for an empty batch). Builds that route's plan for the shape, as
+     * {@link #prepare} does.
+     *
+     * @param input an open tensor from a oneDNN op that fits the layer
+     * @return whether a reorder of the input would run
+     * @throws IllegalArgumentException when the input does not fit the layer
+     * @throws IllegalStateException when this op or {@code input} is closed
+     */
+    public boolean reordersInput(OneDnnTensor input) {
+        long[] inShape = inputShape(input);
+        outputShape(inShape);
+        return whileOpen(() -> {
+            input.enter();
+            try {
+                int batch = batchOf(inShape);
+                if (batch == 0) {
+                    return false;
+                }
+                Entry entry = entryFor(batch, spatialOf(inShape));
+                try {
+                    Geometry g = entry.plan().geometry;
+                    return entry.plan().withExec(e -> input.desc().notEquals(e.inputDesc(g)));
+                } finally {
+                    if (entry.uncached()) {
+                        entry.plan().close();
+                    }
+                }
+            } finally {
+                input.exit();
+            }
+        });
+    }
+
+    /** How many opaque inputs this op has reordered before running (for tests: "read in place" means no change). */
+    long inputReorders() {
+        return inputReorders.get();
+    }
+
+    /**
+     * Validates an opaque input before any native call: not null, open, made on this process's engine, f32, of this
+     * op's spatial rank; returns its shape in this op's layout, for {@link #outputShape(long...)} to judge.
+     */
+    private long[] inputShape(OneDnnTensor input) {
+        Objects.requireNonNull(input, "input");
+        checkOpen();
+        input.checkOpen();
+        if (input.engine() != OneDnnRuntime.engine()) {
+            throw new IllegalArgumentException("input " + input + " lives on another oneDNN engine than this op");
+        }
+        if (input.dataType().value != org.bytedeco.dnnl.memory.data_type.f32.value) {
+            throw new IllegalArgumentException("input " + input + " holds " + input.dataType() + ", this op takes f32");
+        }
+        int rank = layer().rank();
+        if (input.spatialRank() != rank) {
+            throw new IllegalArgumentException("input " + input + " is the output of a " + input.spatialRank()
+                + "d op, but " + layer() + " takes " + rank + " spatial dimensions (toTensor() and reshape it to "
+                + "reinterpret it)");
+        }
+        // its shape in its own layout, then in this op's: the same logical tensor (oneDNN's dims are layout-free)
+        return layout().fromChannelsFirst(input.layoutUnchecked().toChannelsFirst(input.shapeUnchecked(), rank), rank);
+    }
+
+    private int batchOf(long[] inShape) {
+        return inShape.length == layer().rank() + 2 ? (int) inShape[0] : 1;
+    }
+
+    private long[] spatialOf(long[] inShape) {
+        long[] cf = layout().toChannelsFirst(inShape, layer().rank());
+        return Arrays.copyOfRange(cf, cf.length - layer().rank(), cf.length);
+    }
+
+    /** The keep-layout body, under the op's guard (and the input's, when opaque). */
+    private OneDnnTensor keep(Tensor input, OneDnnTensor in, long[] inShape, long[] outShape) {
+        int batch = batchOf(inShape);
+        if (batch == 0) { // an empty batch: nothing to compute, an empty plain tensor to return
+            try (PointerScope scope = new PointerScope()) {
+                long[] cf = layout().toChannelsFirst(outShape, layer().rank());
+                return OneDnnTensor.allocate(new org.bytedeco.dnnl.memory.desc(cf, org.bytedeco.dnnl.memory.data_type.f32,
+                    Geometry.plainTag(layout(), layer().rank())), outShape, layout(), layer().rank());
+            }
+        }
+        return runOpaque(input, in, null, outShape, batch, spatialOf(inShape));
+    }
+
+    /**
+     * Runs the plan for the shape on the keep-layout path: the input is {@code input} or {@code in}; the output goes
+     * to {@code output}, or, when that is null, into a new OneDnnTensor of {@code outShape}, which is returned.
+     */
+    private OneDnnTensor runOpaque(Tensor input, OneDnnTensor in, Tensor output, long[] outShape, int batch,
+                                   long[] spatialIn) {
+        Entry entry = entryFor(batch, spatialIn);
+        Plan plan = entry.plan();
+        String impl = plan.implementation();
+        if (implementation != impl) {
+            implementation = impl;
+        }
+        try {
+            return plan.withExec(e -> {
+                OneDnnTensor out = output != null ? null
+                    : OneDnnTensor.allocate(e.keptDesc(plan.geometry), outShape, layout(), layer().rank());
+                try {
+                    if (e.runOpaque(plan.geometry, input, in, output, out)) {
+                        inputReorders.incrementAndGet();
+                    }
+                    return out;
+                } catch (Throwable t) {
+                    if (out != null) {
+                        out.close();
+                    }
+                    throw t;
+                }
+            });
+        } catch (IllegalStateException | IllegalArgumentException | OneDnnException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new OneDnnException("oneDNN failed to execute " + plan.geometry + ": " + e.getMessage(), e);
+        } finally {
+            if (entry.uncached()) {
+                plan.close();
+            }
         }
     }
 

@@ -2,17 +2,21 @@ package dev.convt.onednn;
 
 import dev.convt.Tensor;
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * What one route built for one input shape: primitives and constant data shared by every execution (kept by
@@ -90,6 +94,22 @@ abstract class Plan implements AutoCloseable {
         try {
             e.run(input, output);
             ok = true;
+        } finally {
+            giveBack(e, ok);
+        }
+    }
+
+    /**
+     * Runs {@code body} with an execution context borrowed from the pool, as {@link #run} does: the keep-layout path
+     * ({@link OneDnnTensor}) asks the context which layouts it reads and writes, then runs it.
+     */
+    final <T> T withExec(Function<Exec, T> body) {
+        Exec e = borrow();
+        boolean ok = false;
+        try {
+            T result = body.apply(e);
+            ok = true;
+            return result;
         } finally {
             giveBack(e, ok);
         }
@@ -188,9 +208,182 @@ abstract class Plan implements AutoCloseable {
             return a;
         }
 
+        // ---- The keep-layout path (OneDnnTensor in or out). A route opts in by overriding the three hooks below;
+        // ---- every other route reads and writes plain tensors through run(Tensor, Tensor).
+
+        /**
+         * The source layout this execution's primitive reads in place, or {@code null} (the default) when it reads
+         * only the caller's plain layout, through {@link #run}.
+         */
+        memory.desc nativeSrcDesc() {
+            return null;
+        }
+
+        /**
+         * The destination layout its primitive writes in place for the keep-layout path, or {@code null} (the
+         * default) for the plain layout, written through {@link #run}.
+         */
+        memory.desc nativeDstDesc() {
+            return null;
+        }
+
+        /**
+         * Runs with the source in {@code src} (a buffer in {@link #nativeSrcDesc()}) or, when {@code src} is null, in
+         * {@code input} (plain, bound as {@link #run} binds it), and the destination in {@code dst} (a buffer in
+         * {@link #nativeDstDesc()}) or, when {@code dst} is null, in {@code output} (plain). Called only when one of
+         * the two hooks above is not {@code null}.
+         */
+        void runNative(Pointer src, Tensor input, Pointer dst, Tensor output) {
+            throw new UnsupportedOperationException(getClass().getName() + " runs on plain tensors only");
+        }
+
+        /** State of the keep-layout path, built on its first call: a stream, plain descriptors, the reordered input. */
+        private Opaque opaque;
+
+        private Opaque opaque(Geometry g) {
+            if (opaque == null) {
+                opaque = new Opaque(g, this);
+            }
+            return opaque;
+        }
+
+        /** The layout an input is read in: the primitive's own, or the plain one. Owned by this execution. */
+        final memory.desc inputDesc(Geometry g) {
+            memory.desc d = nativeSrcDesc();
+            return d != null ? d : opaque(g).plainSrc;
+        }
+
+        /** The layout the keep-layout path writes its output in. Owned by this execution. */
+        final memory.desc keptDesc(Geometry g) {
+            memory.desc d = nativeDstDesc();
+            return d != null ? d : opaque(g).plainDst;
+        }
+
+        /**
+         * The keep-layout path, on arguments the op validated: the input is {@code input} (the caller's plain tensor)
+         * or {@code in}, the output {@code output} (the caller's plain tensor) or {@code out} (allocated in
+         * {@link #keptDesc}). An {@code in} whose layout is not {@link #inputDesc} is reordered into a buffer of this
+         * execution's own first.
+         *
+         * @return whether {@code in} had to be reordered
+         */
+        final boolean runOpaque(Geometry g, Tensor input, OneDnnTensor in, Tensor output, OneDnnTensor out) {
+            Opaque o = opaque(g);
+            memory.desc nativeSrc = nativeSrcDesc();
+            memory.desc nativeDst = nativeDstDesc();
+            boolean reordered = false;
+            Pointer srcData = null;
+            Tensor srcTensor = input;
+            if (in != null) {
+                OneDnnTensor src = in;
+                if (in.desc().notEquals(inputDesc(g))) {
+                    src = o.reorder(in, inputDesc(g));
+                    reordered = true;
+                }
+                if (nativeSrc != null) {
+                    srcData = src.data();
+                    srcTensor = null;
+                } else {
+                    srcTensor = src.view(); // plain: its buffer is the tensor run() expects
+                }
+            }
+            Pointer dstData = null;
+            Tensor dstTensor = output;
+            if (out != null) {
+                if (nativeDst != null) {
+                    dstData = out.data();
+                    dstTensor = null;
+                } else {
+                    dstTensor = out.view();
+                }
+            }
+            if (nativeSrc == null && nativeDst == null) {
+                run(srcTensor, dstTensor);
+            } else {
+                runNative(srcData, srcTensor, dstData, dstTensor);
+            }
+            return reordered;
+        }
+
         @Override
         public void close() {
+            if (opaque != null) {
+                opaque.close();
+            }
             owner.close();
+        }
+
+        /**
+         * One execution's state for the keep-layout path. The reordered input's buffer has a fixed layout (what the
+         * execution reads); the reorder into it is kept for the last source layout seen and rebuilt when another
+         * comes (a chain feeds one op the same layout every time).
+         */
+        private static final class Opaque implements AutoCloseable {
+            final memory.desc plainSrc;
+            final memory.desc plainDst;
+            private final Geometry geometry;
+            private final Exec exec;
+            private stream reorderStream;
+            private OneDnnTensor scratch;
+            private Owner reorderOwner;
+            private memory.desc reorderFrom;
+            private reorder reorderPrimitive;
+
+            Opaque(Geometry g, Exec exec) {
+                this.geometry = g;
+                this.exec = exec;
+                try (PointerScope scope = new PointerScope()) {
+                    plainSrc = exec.owner.keep(g.userSrcDesc());
+                    plainDst = exec.owner.keep(g.userDstDesc());
+                }
+            }
+
+            /** Reorders {@code in} into this execution's buffer in {@code target} and returns that buffer. */
+            OneDnnTensor reorder(OneDnnTensor in, memory.desc target) {
+                engine eng = OneDnnRuntime.engine();
+                if (reorderStream == null) {
+                    reorderStream = exec.newStream();
+                }
+                if (scratch == null) {
+                    scratch = OneDnnTensor.allocate(target, geometry.layout.fromChannelsFirst(geometry.inDims,
+                        geometry.rank), geometry.layout, geometry.rank);
+                }
+                if (reorderPrimitive == null || reorderFrom.notEquals(in.desc())) {
+                    closeReorder();
+                    Owner kept = new Owner();
+                    try (PointerScope scope = new PointerScope()) {
+                        reorderFrom = kept.keep(new memory.desc(in.desc()));
+                        reorderPrimitive = kept.keep(new reorder(new reorder.primitive_desc(eng, in.desc(), eng,
+                            target)));
+                    } catch (Throwable t) {
+                        kept.close();
+                        reorderFrom = null;
+                        reorderPrimitive = null;
+                        throw t;
+                    }
+                    reorderOwner = kept;
+                }
+                reorderPrimitive.execute(reorderStream, in.memory(), scratch.memory());
+                reorderStream._wait();
+                return scratch;
+            }
+
+            private void closeReorder() {
+                if (reorderOwner != null) {
+                    reorderOwner.close();
+                    reorderOwner = null;
+                }
+                reorderPrimitive = null;
+                reorderFrom = null;
+            }
+
+            @Override
+            public void close() {
+                closeReorder();
+                if (scratch != null) {
+                    scratch.close();
+                }
+            }
         }
     }
 }
