@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The one place that picks a route for (layer, layout, input shape). The table is data: the routes in order of
@@ -37,18 +39,28 @@ final class Routes {
 
     /**
      * Candidates are timed in rounds, each running every candidate once, for at least {@link #MIN_ROUNDS} rounds and
-     * about {@link #TIMING_NANOS} per candidate, after a warm-up of at least two runs and {@link #WARMUP_NANOS} each
-     * (so that HotSpot has compiled the Java parts of a route, the transpositions or the col2im pass, before they are
-     * timed; small layers run hundreds of times in that budget); the best run of each counts. Rounds,
-     * rather than one candidate after the other, because a disturbance on this shared machine (the JIT compiling on
-     * the other core, which stalls oneDNN's OpenMP barrier) then hits every candidate alike instead of deciding the
-     * choice.
+     * about {@link #TIMING_NANOS} per candidate (at most {@link #MAX_ROUNDS}), after a warm-up; the best run of each
+     * counts. Rounds, rather than one candidate after the other, because a disturbance on a shared machine (the JIT
+     * compiling on the other core, which stalls oneDNN's OpenMP barrier) then hits every candidate alike instead of
+     * deciding the choice.
+     *
+     * <p>The warm-up is at least two runs, up to {@link #WARMUP_NANOS} or {@link #MAX_WARMUP_RUNS} runs. The first
+     * time a route is timed in this JVM it is longer, up to {@link #FIRST_WARMUP_NANOS} or
+     * {@link #FIRST_WARMUP_RUNS} runs: the Java parts of a route (the transpositions, the col2im pass) start in the
+     * interpreter, ten times slower than compiled, and HotSpot compiles them only after some hundred calls. Once
+     * compiled they stay compiled for every later shape, so later choices keep to a few milliseconds for a small
+     * layer (a server may compile many).
      */
     private static final long TIMING_NANOS = 5_000_000L;
-    private static final long WARMUP_NANOS = 10_000_000L;
-    private static final int MAX_WARMUP_RUNS = 2_000;
+    private static final long WARMUP_NANOS = 2_000_000L;
+    private static final int MAX_WARMUP_RUNS = 50;
+    private static final long FIRST_WARMUP_NANOS = 50_000_000L;
+    private static final int FIRST_WARMUP_RUNS = 3_000;
     private static final int MIN_ROUNDS = 3;
-    private static final int MAX_ROUNDS = 1_000;
+    private static final int MAX_ROUNDS = 40;
+
+    /** Routes timed at least once in this JVM (their Java code compiled by then). */
+    private static final Set<String> WARMED = ConcurrentHashMap.newKeySet();
 
     private Routes() {}
 
@@ -142,8 +154,12 @@ final class Routes {
             Tensor in = Tensor.wrap(inData.asBuffer(), inShape);
             Tensor out = Tensor.wrap(outData.asBuffer(), outShape);
             for (Plan p : candidates) {
+                String route = p.implementation().substring(0, p.implementation().indexOf(':'));
+                boolean first = WARMED.add(route);
+                long budget = first ? FIRST_WARMUP_NANOS : WARMUP_NANOS;
+                int runs = first ? FIRST_WARMUP_RUNS : MAX_WARMUP_RUNS;
                 long start = System.nanoTime();
-                for (int run = 0; run < MAX_WARMUP_RUNS && (run < 2 || System.nanoTime() - start < WARMUP_NANOS); run++) {
+                for (int run = 0; run < runs && (run < 2 || System.nanoTime() - start < budget); run++) {
                     p.run(in, out); // the first run builds the execution context
                 }
             }
