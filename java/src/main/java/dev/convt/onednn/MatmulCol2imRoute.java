@@ -157,6 +157,9 @@ final class MatmulCol2imRoute extends Route {
             final memory tailX;
             final IntMemoryMap fullArgs;
             final IntMemoryMap tailArgs;
+            /** A byte cursor over the input binding's pointer {@code chunkBase}, moved to each chunk's images. */
+            Pointer chunkBase;
+            Pointer chunkInput;
 
             Col2imExec() {
                 try (PointerScope scope = new PointerScope()) {
@@ -192,7 +195,12 @@ final class MatmulCol2imRoute extends Route {
                     if (n0 == 0 && chunk == geometry.batch) {
                         x.set_data_handle(base);
                     } else {
-                        x.set_data_handle(new FloatPointer(base).position(base.position() + n0 * imageFloats));
+                        if (base != chunkBase) {
+                            chunkInput = new Pointer(base);
+                            chunkBase = base;
+                        }
+                        // set_data_handle takes a void*: JavaCPP adds the position in bytes, whatever the pointer's type
+                        x.set_data_handle(chunkInput.position((base.position() + n0 * imageFloats) * Float.BYTES));
                     }
                     p.primitive.execute(stream, isTail ? tailArgs : fullArgs);
                     stream._wait();
