@@ -1,0 +1,153 @@
+package dev.convt.onednn;
+
+import dev.convt.Backends;
+import dev.convt.CompiledConvTranspose;
+import dev.convt.ConvTransposeLayer;
+import dev.convt.Layout;
+import dev.convt.Tensor;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The col2im pass of route {@code matmul-col2im} where {@link OneDnnRoutesTest}'s small layers do not reach: output
+ * planes split into bands (slices, rows, parts of a row), channels-last channel groups, batch chunks, and passes large
+ * enough to be shared with the helper threads: against the reference, bit-identical from call to call, and without
+ * allocating in the steady state.
+ */
+class MatmulCol2imTest {
+
+    private static final String ROUTE = "matmul-col2im";
+
+    @BeforeEach
+    void requireOneDnn() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.onednn().isAvailable(), "no oneDNN natives here");
+    }
+
+    private static ConvTransposeLayer.Builder layer(int rank, int cin, int cout) {
+        return ConvTransposeLayer.builder(rank).inChannels(cin).outChannels(cout);
+    }
+
+    /** Layers whose output planes exceed one band, each in both layouts, heap and direct. */
+    @Test
+    void bandsMatchTheReference() {
+        List<Object[]> cases = new ArrayList<>();
+        // rows of one plane per band (the plane is 139 x 139), split by phase
+        cases.add(new Object[] {layer(2, 2, 3).kernelSize(3).stride(2).padding(1).build(), new long[] {2, 2, 70, 70}});
+        // the same with one tap per output position, kept in output order (the 200 x 200 plane of a 2x upsampling)
+        cases.add(new Object[] {layer(2, 3, 2).kernelSize(2).stride(2).build(), new long[] {1, 3, 100, 100}});
+        // parts of one output row (about 15,000 positions), dilation and output padding
+        cases.add(new Object[] {layer(1, 3, 2).kernelSize(5).stride(3).padding(2).dilation(2).outputPadding(1).build(),
+            new long[] {2, 3, 5000}});
+        // the same with four taps per output position, split by phase
+        cases.add(new Object[] {layer(1, 2, 3).kernelSize(8).stride(2).padding(1).build(), new long[] {1, 2, 6000}});
+        // several o0 slices per band, stride 1 on one axis
+        cases.add(new Object[] {layer(3, 2, 2).kernelSize(3, 3, 2).stride(2, 1, 2).padding(1, 0, 0).build(),
+            new long[] {1, 2, 6, 20, 20}});
+        // more channels-last channels than one group carries
+        cases.add(new Object[] {layer(2, 3, 40).kernelSize(4).stride(2).padding(1).build(), new long[] {2, 3, 9, 7}});
+        // a stride far beyond the output (one position per phase), and beyond the kernel
+        cases.add(new Object[] {layer(1, 2, 3).kernelSize(2).stride(50).build(), new long[] {2, 2, 1}});
+        cases.add(new Object[] {layer(2, 4, 5).kernelSize(2).stride(3).build(), new long[] {1, 4, 30, 40}});
+        // asymmetric padding, one side negative (the output grows there)
+        cases.add(new Object[] {layer(2, 2, 3).kernelSize(3).stride(2).padBegin(2, -1).padEnd(0, 1).build(),
+            new long[] {1, 2, 60, 70}});
+        Random rnd = new Random(41);
+        for (Object[] c : cases) {
+            for (Layout layout : Layout.values()) {
+                for (boolean direct : new boolean[] {false, true}) {
+                    assertTrue(OneDnnRoutesTest.check(ROUTE, (ConvTransposeLayer) c[0], (long[]) c[1], layout, direct,
+                        rnd), c[0] + " should run on " + ROUTE);
+                }
+            }
+        }
+    }
+
+    /** A pass shared with the helpers, and batches run in chunks: the reference, and the same bits every call. */
+    @Test
+    void sharedPassesAndChunksAreDeterministic() {
+        List<Object[]> cases = new ArrayList<>();
+        cases.add(new Object[] {layer(2, 8, 8).kernelSize(4).stride(2).padding(1).build(), new long[] {4, 8, 32, 32}});
+        // 4M column floats per image: chunks of 4 images and a tail of 1
+        cases.add(new Object[] {layer(2, 2, 16).kernelSize(4).build(), new long[] {5, 2, 128, 128}});
+        Random rnd = new Random(42);
+        for (Object[] c : cases) {
+            ConvTransposeLayer l = (ConvTransposeLayer) c[0];
+            long[] in = (long[]) c[1];
+            for (Layout layout : Layout.values()) {
+                assertTrue(OneDnnRoutesTest.check(ROUTE, l, in, layout, true, rnd));
+                Tensor w = random(rnd, l.weightShape());
+                Tensor b = random(rnd, l.outChannels());
+                Tensor x = random(rnd, layout == Layout.CHANNELS_LAST
+                    ? Layout.CHANNELS_FIRST.convert(Tensor.zeros(in), layout, l.rank()).shape() : in);
+                try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(l, w, b, layout, ROUTE)) {
+                    float[] first = op.forward(x).toArray();
+                    for (int i = 0; i < 20; i++) {
+                        assertArrayEquals(first, op.forward(x).toArray(), "call " + i + " on " + l + " " + layout);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The shared pass allocates nothing in the steady state, on the calling thread or on the helpers. */
+    @Test
+    void sharedPassAllocatesNothing() {
+        ConvTransposeLayer l = layer(2, 8, 8).kernelSize(4).stride(2).padding(1).build();
+        long[] in = {4, 8, 32, 32};
+        Random rnd = new Random(43);
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        for (Layout layout : Layout.values()) {
+            long[] shape = layout == Layout.CHANNELS_LAST
+                ? Layout.CHANNELS_FIRST.convert(Tensor.zeros(in), layout, l.rank()).shape() : in;
+            try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(l,
+                random(rnd, l.weightShape()), random(rnd, 8), layout,
+                ROUTE)) {
+                Tensor x = Tensor.allocateDirect(shape);
+                x.copyFrom(random(rnd, shape).toArray());
+                Tensor y = Tensor.allocateDirect(op.outputShape(x));
+                for (int i = 0; i < 2_000; i++) { // past JIT compilation
+                    op.forward(x, y);
+                }
+                List<Thread> helpers = new ArrayList<>();
+                for (Thread t : Thread.getAllStackTraces().keySet()) {
+                    if (t.getName().startsWith("convt-col2im-")) {
+                        helpers.add(t);
+                    }
+                }
+                long[] threads = new long[helpers.size() + 1];
+                threads[0] = Thread.currentThread().getId();
+                for (int i = 0; i < helpers.size(); i++) {
+                    threads[i + 1] = helpers.get(i).getId();
+                }
+                long[] before = mx.getThreadAllocatedBytes(threads);
+                for (int i = 0; i < 1_000; i++) {
+                    op.forward(x, y);
+                }
+                long[] after = mx.getThreadAllocatedBytes(threads);
+                for (int i = 0; i < threads.length; i++) {
+                    long allocated = after[i] - before[i];
+                    String who = i == 0 ? "the calling thread" : helpers.get(i - 1).getName();
+                    // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 16 KB
+                    assertTrue(allocated < 4096, op.implementation() + " (" + layout + "): " + who + " allocated "
+                        + allocated + " bytes in 1,000 steady-state calls");
+                }
+            }
+        }
+    }
+
+    private static Tensor random(Random rnd, long... shape) {
+        Tensor t = Tensor.zeros(shape);
+        for (int i = 0; i < t.elementCount(); i++) {
+            t.set(i, rnd.nextFloat() * 2 - 1);
+        }
+        return t;
+    }
+}
