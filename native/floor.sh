@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds the native floor benchmark into native/build/, then runs it with the given arguments.
 #   bash native/floor.sh [--shape NAME[,NAME..]] [--iters N] [--batch N] [--csv FILE] [--selftest] [--help]
-# Environment: FLOOR_DNNL_VERSION (org.bytedeco:dnnl version, default 3.8.1-1.5.12), FLOOR_CMAKE_ARGS (extra
+# Environment: FLOOR_DNNL_VERSION (org.bytedeco:dnnl version, default 3.11-1.5.13), FLOOR_CMAKE_ARGS (extra
 # arguments for the configure step).
 set -euo pipefail
 native="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -64,7 +64,7 @@ require_artifact() { # tree-file groupId:artifactId:type[:classifier]
 }
 
 # The check must be able to fail: feed it a tree with a leaked classifier first.
-printf 'example:x:jar:1\n\\- org.bytedeco:dnnl:jar:%s:3.8.1-1.5.12:compile\n' "$platform" > "$work/leak.txt"
+printf 'example:x:jar:1\n\\- org.bytedeco:dnnl:jar:%s:3.11-1.5.13:compile\n' "$platform" > "$work/leak.txt"
 if check_classifiers "$work/leak.txt" "" 2>/dev/null; then
   echo "run-downstream: the classifier check passed a tree with a native jar; it is broken" >&2
   exit 1

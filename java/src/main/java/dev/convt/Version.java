@@ -14,7 +14,7 @@ public final class Version {
     }
 
     /**
-     * {@return the version of the JavaCPP Presets for oneDNN that convt was built against, e.g. {@code 3.8.1-1.5.12}}
+     * {@return the version of the JavaCPP Presets for oneDNN that convt was built against, e.g. {@code 3.11-1.5.13}}
      * The oneDNN actually loaded is in {@link dev.convt.onednn.OneDnn#describe()}.
      */
     public static String dnnlPresets() {

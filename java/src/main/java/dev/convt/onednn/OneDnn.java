@@ -91,7 +91,7 @@ public final class OneDnn {
     }
 
     /**
-     * {@return the oneDNN loaded, e.g. {@code oneDNN 3.8.1, CPU engine, ISA avx2, platform linux-x86_64}, or
+     * {@return the oneDNN loaded, e.g. {@code oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64}, or
      * {@code unavailable: } and the cause}
      */
     public static String describe() {

@@ -7,7 +7,7 @@
  *
  * <pre>{@code
  * if (OneDnn.isAvailable()) {
- *     System.out.println(OneDnn.describe());       // oneDNN 3.8.1, CPU engine, ISA avx2, platform linux-x86_64
+ *     System.out.println(OneDnn.describe());       // oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64
  * } else {
  *     System.out.println(OneDnn.unavailabilityCause().getMessage());
  * }
