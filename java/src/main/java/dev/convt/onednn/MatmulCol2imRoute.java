@@ -34,7 +34,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Memory is bounded: the column buffer holds at most {@link #MAX_COLUMN_FLOATS} floats, so the batch is run in
  * chunks when it would not fit, and the route declines layers where a single image's columns exceed it; each thread's
- * scratch holds a band of about {@link #BAND_FLOATS} floats. Each output element is summed in a fixed order (the
+ * scratch is three arrays of about {@link #BAND_FLOATS} floats (one band, its staged columns, the band in output
+ * order; channels-last bands carry up to {@link #CHANNEL_GROUP} channels). Each output element is summed in a fixed order (the
  * bias, then the taps in order), and a band is computed whole by one thread, so results do not depend on threads.
  * The steady state allocates nothing.
  */
@@ -773,7 +774,12 @@ final class MatmulCol2imRoute extends Route {
         }
     }
 
-    /** A daemon thread that takes offers; the helpers are started on first use and shared by every plan. */
+    /**
+     * A daemon thread that takes offers; the helpers are started on first use and shared by every plan. Right after
+     * the matmul, oneDNN's OpenMP workers keep spinning for a while (libgomp's default wait policy), so where OpenMP
+     * runs a thread per core a helper mostly shares a core with one of them: on 2 cores it then neither gained nor
+     * lost (median); with a core to spare ({@code OMP_WAIT_POLICY=passive}) it took the pass down 1.6 to 1.9 times.
+     */
     static final class Helper extends Thread {
         final AtomicReference<Offer> slot = new AtomicReference<>();
 
