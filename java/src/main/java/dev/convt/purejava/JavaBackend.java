@@ -235,12 +235,18 @@ public final class JavaBackend implements Backend {
      * at most {@link #TINY_LAYER_WEIGHTS} weights per group (the seed layer, depthwise layers). Measured on AVX2
      * (2 threads, direct and heap tensors): 0.3 us against 3 to 4 us for the seed layer, where oneDNN's fixed cost
      * per call dominates; 1.2 to 4 times faster on depthwise 4x4 and 16x16 layers, on par on depthwise 3x3.
+     *
+     * @param layer the layer
+     * @return whether {@code auto} should run it on this backend even where oneDNN is available
      */
     public static boolean fasterThanNativeOn(ConvTransposeLayer layer) {
         return weightsPerGroup(layer) <= TINY_LAYER_WEIGHTS;
     }
 
-    /** {@code inChannels/groups * outChannels/groups * prod(kernel)}. */
+    /**
+     * @param layer the layer
+     * @return its weights per group: {@code inChannels/groups * outChannels/groups * prod(kernel)}
+     */
     public static long weightsPerGroup(ConvTransposeLayer layer) {
         return layer.reductionLength() * (layer.outChannels() / layer.groups());
     }
