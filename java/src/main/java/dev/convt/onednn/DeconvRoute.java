@@ -175,10 +175,28 @@ final class DeconvRoute extends Route {
             final memory scratchpad;
             final IntMemoryMap args;
             /** The keep-layout path's memory objects, bound to a OneDnnTensor's buffer per call; built on first use. */
-            private memory nativeSrc;
-            private memory nativeDst;
-            private Pointer nativeSrcBound;
-            private Pointer nativeDstBound;
+            private final Rebound nativeSrc = new Rebound();
+            private final Rebound nativeDst = new Rebound();
+
+            /**
+             * A memory object over an opaque tensor's buffer: created on first use, rebound (a JNI call) only when
+             * the buffer changes.
+             */
+            private final class Rebound {
+                private memory handle;
+                private Pointer bound;
+
+                memory over(memory.desc desc, Pointer data) {
+                    if (handle == null) {
+                        handle = owner.keep(new memory(desc, OneDnnRuntime.engine(), (Pointer) null));
+                    }
+                    if (bound != data) {
+                        handle.set_data_handle(data);
+                        bound = data;
+                    }
+                    return handle;
+                }
+            }
             /** Argument maps by (source, destination): index 1 = native source, 2 = native destination. */
             private final IntMemoryMap[] opaqueArgs = new IntMemoryMap[4];
 
@@ -245,14 +263,7 @@ final class DeconvRoute extends Route {
             void runNative(Pointer srcData, Tensor input, Pointer dstData, Tensor output) {
                 memory s;
                 if (srcData != null) {
-                    if (nativeSrc == null) {
-                        nativeSrc = owner.keep(new memory(srcDesc, OneDnnRuntime.engine(), (Pointer) null));
-                    }
-                    if (nativeSrcBound != srcData) {
-                        nativeSrc.set_data_handle(srcData);
-                        nativeSrcBound = srcData;
-                    }
-                    s = nativeSrc;
+                    s = nativeSrc.over(srcDesc, srcData);
                 } else {
                     in.bindInput(input);
                     if (srcReorder != null) {
@@ -262,14 +273,7 @@ final class DeconvRoute extends Route {
                 }
                 memory d;
                 if (dstData != null) {
-                    if (nativeDst == null) {
-                        nativeDst = owner.keep(new memory(dstDesc, OneDnnRuntime.engine(), (Pointer) null));
-                    }
-                    if (nativeDstBound != dstData) {
-                        nativeDst.set_data_handle(dstData);
-                        nativeDstBound = dstData;
-                    }
-                    d = nativeDst;
+                    d = nativeDst.over(dstDesc, dstData);
                 } else {
                     out.bindOutput(output);
                     d = dst;
