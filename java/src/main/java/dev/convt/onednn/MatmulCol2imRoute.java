@@ -11,6 +11,7 @@ import org.bytedeco.javacpp.PointerScope;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -99,7 +100,6 @@ final class MatmulCol2imRoute extends Route {
         private final Product full;
         private final Product tail;
         private final memory.desc inputDesc;
-        private final memory.desc outputDesc;
         private final String implementation;
         /** Sizes, kernel, stride, dilation and padBegin lifted to three spatial dimensions (leading 1s and 0s). */
         private final int[] inSize = {1, 1, 1};
@@ -250,7 +250,6 @@ final class MatmulCol2imRoute extends Route {
                 inputDesc = owner.keep(g.channelsLast()
                     ? new memory.desc(xDims, memory.data_type.f32, new long[] {pin * cin, 1, cin})
                     : new memory.desc(xDims, memory.data_type.f32, memory.format_tag.abc));
-                outputDesc = owner.keep(g.userDstDesc());
                 implementation = id() + ": " + full.impl + " + col2im (Java)"
                     + (chunk < g.batch ? " in chunks of " + chunk + " images" : "");
             } catch (Throwable t) {
@@ -277,7 +276,6 @@ final class MatmulCol2imRoute extends Route {
         private final class Col2imExec extends Exec implements Tiles {
             final stream stream;
             final Binding in;
-            final Binding out;
             final FloatPointer cols;
             final FloatBuffer colsView;
             final memory fullX;
@@ -290,8 +288,8 @@ final class MatmulCol2imRoute extends Route {
             /** A byte cursor over the input binding's pointer {@code chunkBase}, moved to each chunk's images. */
             Pointer chunkBase;
             Pointer chunkInput;
-            /** The output binding's pointer that {@link #outView} views. */
-            Pointer outPointer;
+            /** The caller's output tensor that {@link #outView} views. */
+            WeakReference<Tensor> lastOutput = new WeakReference<>(null);
             FloatBuffer outView;
             /** The pass in progress: helpers read these after they see their offer made. */
             private final AtomicInteger next = new AtomicInteger();
@@ -303,7 +301,6 @@ final class MatmulCol2imRoute extends Route {
                 try (PointerScope scope = new PointerScope()) {
                     stream = newStream();
                     in = binding(inputDesc, geometry.inCount);
-                    out = binding(outputDesc, geometry.outCount);
                     cols = owner.keep(new FloatPointer((long) chunk * geometry.columns() * geometry.inVolume));
                     colsView = cols.asBuffer();
                     fullX = owner.keep(new memory(full.xDesc, OneDnnRuntime.engine(), (Pointer) null));
@@ -329,13 +326,8 @@ final class MatmulCol2imRoute extends Route {
             @Override
             void run(Tensor input, Tensor output) {
                 in.bindInput(input);
-                out.bindOutput(output);
                 Pointer base = in.bound();
-                Pointer target = out.bound();
-                if (target != outPointer) { // another caller tensor (or the staging buffer): a view of it once
-                    outView = ((FloatPointer) target).asBuffer();
-                    outPointer = target;
-                }
+                FloatBuffer target = outputView(output);
                 long imageFloats = geometry.layer.inChannels() * geometry.inVolume;
                 for (int n0 = 0; n0 < geometry.batch; n0 += chunk) {
                     boolean isTail = geometry.batch - n0 < chunk;
@@ -353,9 +345,21 @@ final class MatmulCol2imRoute extends Route {
                     }
                     p.primitive.execute(stream, isTail ? tailArgs : fullArgs);
                     stream._wait();
-                    col2im(outView, n0, p.images);
+                    col2im(target, n0, p.images);
                 }
-                out.finishOutput(output);
+            }
+
+            /**
+             * Where the col2im pass writes: the output's own buffer. oneDNN never writes the output here, so a heap
+             * output is written in place, with no staging buffer and no copy out; a direct one through a view of its
+             * memory. Both views are made once per caller tensor (remembered weakly, as {@link Binding} does).
+             */
+            private FloatBuffer outputView(Tensor output) {
+                if (lastOutput.get() != output) {
+                    outView = output.buffer();
+                    lastOutput = new WeakReference<>(output);
+                }
+                return outView;
             }
 
             /** Adds the columns of images {@code [n0, n0 + images)} into the output, which starts from the bias. */

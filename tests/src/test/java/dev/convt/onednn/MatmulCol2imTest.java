@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -97,9 +98,57 @@ class MatmulCol2imTest {
         }
     }
 
-    /** The shared pass allocates nothing in the steady state, on the calling thread or on the helpers. */
+    /**
+     * The col2im pass writes a heap output in place (no staging buffer): one op alternating between two heap outputs
+     * and a direct one, each call's result is the one its input gives.
+     */
+    @Test
+    void heapOutputsAreWrittenInPlace() {
+        ConvTransposeLayer l = layer(2, 8, 8).kernelSize(4).stride(2).padding(1).build();
+        long[] in = {4, 8, 32, 32};
+        Random rnd = new Random(44);
+        for (Layout layout : Layout.values()) {
+            long[] shape = layout == Layout.CHANNELS_LAST
+                ? Layout.CHANNELS_FIRST.convert(Tensor.zeros(in), layout, l.rank()).shape() : in;
+            try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(l, random(rnd, l.weightShape()),
+                random(rnd, 8), layout, ROUTE)) {
+                Tensor x1 = random(rnd, shape);
+                Tensor x2 = random(rnd, shape);
+                float[] r1 = op.forward(x1).toArray();
+                float[] r2 = op.forward(x2).toArray();
+                assertTrue(!Arrays.equals(r1, r2), "two inputs should give two outputs");
+                long[] outShape = op.outputShape(x1);
+                float[] a1 = new float[r1.length];
+                float[] a2 = new float[r1.length];
+                Tensor y1 = Tensor.wrap(a1, outShape);
+                Tensor y2 = Tensor.wrap(a2, outShape);
+                Tensor y3 = Tensor.allocateDirect(outShape);
+                for (int round = 0; round < 3; round++) {
+                    op.forward(x1, y1);
+                    op.forward(x2, y2);
+                    op.forward(x2, y3);
+                    assertArrayEquals(r1, a1, "heap output 1, round " + round + ", " + layout);
+                    assertArrayEquals(r2, a2, "heap output 2, round " + round + ", " + layout);
+                    assertArrayEquals(r2, y3.toArray(), "direct output, round " + round + ", " + layout);
+                    Arrays.fill(a1, Float.NaN); // every element is written again next round
+                    Arrays.fill(a2, Float.NaN);
+                }
+            }
+        }
+    }
+
+    /**
+     * The shared pass allocates nothing in the steady state, on the calling thread or on the helpers, with direct
+     * tensors and with heap ones (whose output it writes in place).
+     */
     @Test
     void sharedPassAllocatesNothing() {
+        for (boolean direct : new boolean[] {true, false}) {
+            sharedPassAllocatesNothing(direct);
+        }
+    }
+
+    private void sharedPassAllocatesNothing(boolean direct) {
         ConvTransposeLayer l = layer(2, 8, 8).kernelSize(4).stride(2).padding(1).build();
         long[] in = {4, 8, 32, 32};
         Random rnd = new Random(43);
@@ -110,9 +159,9 @@ class MatmulCol2imTest {
             try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(l,
                 random(rnd, l.weightShape()), random(rnd, 8), layout,
                 ROUTE)) {
-                Tensor x = Tensor.allocateDirect(shape);
+                Tensor x = direct ? Tensor.allocateDirect(shape) : Tensor.zeros(shape);
                 x.copyFrom(random(rnd, shape).toArray());
-                Tensor y = Tensor.allocateDirect(op.outputShape(x));
+                Tensor y = direct ? Tensor.allocateDirect(op.outputShape(x)) : Tensor.zeros(op.outputShape(x));
                 for (int i = 0; i < 2_000; i++) { // past JIT compilation
                     op.forward(x, y);
                 }
@@ -136,7 +185,8 @@ class MatmulCol2imTest {
                     long allocated = after[i] - before[i];
                     String who = i == 0 ? "the calling thread" : helpers.get(i - 1).getName();
                     // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 16 KB
-                    assertTrue(allocated < 4096, op.implementation() + " (" + layout + "): " + who + " allocated "
+                    assertTrue(allocated < 4096, op.implementation() + " (" + layout + (direct ? ", direct" : ", heap")
+                        + "): " + who + " allocated "
                         + allocated + " bytes in 1,000 steady-state calls");
                 }
             }
