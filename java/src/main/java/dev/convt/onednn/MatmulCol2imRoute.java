@@ -288,9 +288,12 @@ final class MatmulCol2imRoute extends Route {
             /** A byte cursor over the input binding's pointer {@code chunkBase}, moved to each chunk's images. */
             Pointer chunkBase;
             Pointer chunkInput;
-            /** The caller's output tensor that {@link #outView} views. */
+            /**
+             * The last output tensor and a view of its elements. Both are held weakly, so that the caller's array is
+             * never kept alive between calls; a view collected meanwhile is simply made again.
+             */
             WeakReference<Tensor> lastOutput = new WeakReference<>(null);
-            FloatBuffer outView;
+            WeakReference<FloatBuffer> outView = new WeakReference<>(null);
             /** The pass in progress: helpers read these after they see their offer made. */
             private final AtomicInteger next = new AtomicInteger();
             private int tileCount;
@@ -352,14 +355,16 @@ final class MatmulCol2imRoute extends Route {
             /**
              * Where the col2im pass writes: the output's own buffer. oneDNN never writes the output here, so a heap
              * output is written in place, with no staging buffer and no copy out; a direct one through a view of its
-             * memory. Both views are made once per caller tensor (remembered weakly, as {@link Binding} does).
+             * memory.
              */
             private FloatBuffer outputView(Tensor output) {
-                if (lastOutput.get() != output) {
-                    outView = output.buffer();
+                FloatBuffer view = outView.get();
+                if (view == null || lastOutput.get() != output) {
+                    view = output.buffer();
+                    outView = new WeakReference<>(view);
                     lastOutput = new WeakReference<>(output);
                 }
-                return outView;
+                return view;
             }
 
             /** Adds the columns of images {@code [n0, n0 + images)} into the output, which starts from the bias. */
