@@ -1,9 +1,9 @@
 package dev.convt;
 
+import dev.convt.internal.CloseGuard;
+
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -23,15 +23,11 @@ import java.util.function.Supplier;
  */
 public abstract class CompiledConvTranspose implements AutoCloseable {
 
-    private static final long CLOSED = 1L << 62;
-
     private final ConvTransposeLayer layer;
     private final String backendId;
     private final Layout layout;
-    /** {@link #CLOSED} bit plus the number of executions in flight; lets close() wait for them without locks. */
-    private final AtomicLong state = new AtomicLong();
-    /** Opened once {@link #release()} has finished, for concurrent second callers of {@link #close()}. */
-    private final CountDownLatch released = new CountDownLatch(1);
+    /** Executions in flight and the closed state: close() waits for them without locks. */
+    private final CloseGuard guard;
     /** Last input shape seen and its output shape, so steady-state calls skip re-validation without allocating. */
     private volatile ShapePair lastShapes;
 
@@ -46,6 +42,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         this.layer = Objects.requireNonNull(layer, "layer");
         this.backendId = backendId;
         this.layout = Objects.requireNonNull(layout, "layout");
+        this.guard = new CloseGuard(() -> "compiled op " + layer + " on " + backendId);
     }
 
     /**
@@ -94,11 +91,11 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
         if (shapes.batch == 0) {
             return implementation();
         }
-        enter();
+        guard.enter();
         try {
             return prepareShape(shapes.batch, shapes.spatialIn);
         } finally {
-            state.decrementAndGet();
+            guard.exit();
         }
     }
 
@@ -182,14 +179,14 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
                 + " for input of size " + Arrays.toString(shapes.in) + ", but got output of size "
                 + Arrays.toString(output.shape()));
         }
-        enter();
+        guard.enter();
         try {
             if (shapes.batch == 0) {
                 return; // an empty batch has nothing to compute
             }
             execute(input, output, shapes.batch, shapes.spatialIn);
         } finally {
-            state.decrementAndGet();
+            guard.exit();
         }
     }
 
@@ -218,11 +215,11 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      */
     protected final <T> T whileOpen(Supplier<T> body) {
         Objects.requireNonNull(body, "body");
-        enter();
+        guard.enter();
         try {
             return body.get();
         } finally {
-            state.decrementAndGet();
+            guard.exit();
         }
     }
 
@@ -231,30 +228,12 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
 
     /** Throws {@link IllegalStateException} when closed. */
     protected final void checkOpen() {
-        if ((state.get() & CLOSED) != 0) {
-            throw closedError();
-        }
-    }
-
-    private IllegalStateException closedError() {
-        return new IllegalStateException("compiled op " + layer + " on " + backendId + " is closed");
+        guard.checkOpen();
     }
 
     /** {@return whether {@link #close()} has been called} */
     public final boolean isClosed() {
-        return (state.get() & CLOSED) != 0;
-    }
-
-    private void enter() {
-        while (true) {
-            long s = state.get();
-            if ((s & CLOSED) != 0) {
-                throw closedError();
-            }
-            if (state.compareAndSet(s, s + 1)) {
-                return;
-            }
-        }
+        return guard.isClosed();
     }
 
     /**
@@ -263,34 +242,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
      */
     @Override
     public final void close() {
-        long before = state.getAndUpdate(s -> s | CLOSED);
-        if ((before & CLOSED) != 0) {
-            awaitReleased();
-            return;
-        }
-        try {
-            while ((state.get() & ~CLOSED) != 0) {
-                Thread.yield(); // executions in flight finish in microseconds to milliseconds
-            }
-            release();
-        } finally {
-            released.countDown();
-        }
-    }
-
-    private void awaitReleased() {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                released.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // close() must not return before the release; keep the interrupt for later
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        guard.close(this::release);
     }
 
     private ShapePair shapesFor(Tensor input) {

@@ -2,6 +2,7 @@ package dev.convt.onednn;
 
 import dev.convt.Layout;
 import dev.convt.Tensor;
+import dev.convt.internal.CloseGuard;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.reorder;
@@ -15,8 +16,6 @@ import org.bytedeco.javacpp.PointerScope;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A oneDNN op's output kept in native memory, in the layout oneDNN's primitive wrote it (often a blocked one such as
@@ -42,7 +41,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class OneDnnTensor implements AutoCloseable {
 
-    private static final long CLOSED = 1L << 62;
     /** oneDNN aligns its own buffers to 64 bytes (a cache line, an AVX-512 register); ours get the same. */
     private static final int ALIGNMENT = 64;
 
@@ -63,9 +61,8 @@ public final class OneDnnTensor implements AutoCloseable {
     private final Tensor view;
     private final boolean plain;
     private final String layoutDescription;
-    /** {@link #CLOSED} bit plus the number of calls in flight, as in {@code CompiledConvTranspose}. */
-    private final AtomicLong state = new AtomicLong();
-    private final CountDownLatch released = new CountDownLatch(1);
+    /** Calls in flight and the closed state, as in {@code CompiledConvTranspose}. */
+    private final CloseGuard guard;
 
     private OneDnnTensor(memory.desc desc, long[] shape, Layout layout, int rank, long[] dims) {
         this.shape = shape.clone();
@@ -73,6 +70,8 @@ public final class OneDnnTensor implements AutoCloseable {
         this.rank = rank;
         this.dims = dims;
         this.engine = OneDnnRuntime.engine();
+        this.guard = new CloseGuard(() -> "OneDnnTensor" + Arrays.toString(this.shape) + " (" + layout.formatName(rank)
+            + ")");
         try {
             // our own reference to the descriptor: the tensor outlives the plan (and the op) that described it
             this.desc = owner.keep(new memory.desc(desc));
@@ -247,7 +246,7 @@ public final class OneDnnTensor implements AutoCloseable {
 
     /** {@return whether {@link #close()} has been called} */
     public boolean isClosed() {
-        return (state.get() & CLOSED) != 0;
+        return guard.isClosed();
     }
 
     /**
@@ -257,34 +256,7 @@ public final class OneDnnTensor implements AutoCloseable {
      */
     @Override
     public void close() {
-        long before = state.getAndUpdate(s -> s | CLOSED);
-        if ((before & CLOSED) != 0) {
-            awaitReleased();
-            return;
-        }
-        try {
-            while ((state.get() & ~CLOSED) != 0) {
-                Thread.yield(); // readers finish in microseconds to milliseconds
-            }
-            owner.close();
-        } finally {
-            released.countDown();
-        }
-    }
-
-    private void awaitReleased() {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                released.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // close() must not return before the release; keep the interrupt for later
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        guard.close(owner::close);
     }
 
     @Override
@@ -296,31 +268,16 @@ public final class OneDnnTensor implements AutoCloseable {
     // ---- for the ops of this package: read under enter()/exit(), after the op validated the tensor ----
 
     void checkOpen() {
-        if ((state.get() & CLOSED) != 0) {
-            throw closedError();
-        }
-    }
-
-    private IllegalStateException closedError() {
-        return new IllegalStateException("OneDnnTensor" + Arrays.toString(shape) + " (" + layout.formatName(rank)
-            + ") is closed");
+        guard.checkOpen();
     }
 
     /** Marks a read in flight; {@link #close()} waits for it. Pair with {@link #exit()} in a finally block. */
     void enter() {
-        while (true) {
-            long s = state.get();
-            if ((s & CLOSED) != 0) {
-                throw closedError();
-            }
-            if (state.compareAndSet(s, s + 1)) {
-                return;
-            }
-        }
+        guard.enter();
     }
 
     void exit() {
-        state.decrementAndGet();
+        guard.exit();
     }
 
     /** The shape without the open check, for messages. */
