@@ -57,8 +57,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A {@link OneDnnTensor} fits any oneDNN op whose input its shape fits: its shape is converted from its own
  * layout to the op's, so a channels-last op's output may feed a channels-first op. The keep-layout calls run under
  * the same guard as {@code forward}: {@link #close()} waits for them, and after it they throw
- * {@link IllegalStateException}. They allocate the returned {@link OneDnnTensor} (a native buffer) and a few small
- * Java objects per call.
+ * {@link IllegalStateException}. Those that return a {@link OneDnnTensor} allocate it (a native buffer) and a few
+ * small Java objects per call; {@link #forwardKeepLayout(Tensor, OneDnnTensor)} and
+ * {@link #forwardKeepLayout(OneDnnTensor, OneDnnTensor)} overwrite a tensor the caller keeps instead.
  */
 public final class OneDnnOp extends CompiledConvTranspose {
 
@@ -219,6 +220,69 @@ public final class OneDnnOp extends CompiledConvTranspose {
     }
 
     /**
+     * Computes the transposed convolution of {@code input} into an existing opaque tensor, as
+     * {@link #forwardKeepLayout(Tensor)} would, without allocating: for a steady state that reuses one output buffer
+     * per layer. {@code output} must be in the layout this op writes for the input's shape, which a tensor returned
+     * by this op's {@code forwardKeepLayout} for that shape is.
+     *
+     * @param input the input, in this op's {@link #layout()}, heap or direct
+     * @param output an open tensor of the output shape in the layout this op writes; overwritten
+     * @throws IllegalArgumentException when a tensor does not fit the layer, or the output's layout is not the one
+     *     this op writes
+     * @throws IllegalStateException when this op or {@code output} is closed
+     * @throws OneDnnException when oneDNN fails
+     */
+    public void forwardKeepLayout(Tensor input, OneDnnTensor output) {
+        Objects.requireNonNull(input, "input");
+        long[] inShape = input.shape();
+        long[] outShape = outputShape(inShape);
+        checkKeptOutput(output, inShape, outShape);
+        whileOpen(() -> {
+            output.enter();
+            try {
+                keepInto(input, null, inShape, output);
+                return null;
+            } finally {
+                output.exit();
+            }
+        });
+    }
+
+    /**
+     * Computes the transposed convolution of an opaque input into an existing opaque tensor: see
+     * {@link #forwardKeepLayout(OneDnnTensor)} and {@link #forwardKeepLayout(Tensor, OneDnnTensor)}.
+     *
+     * @param input an open tensor from a oneDNN op that fits the layer; it stays open
+     * @param output an open tensor of the output shape in the layout this op writes, not {@code input}; overwritten
+     * @throws IllegalArgumentException when a tensor does not fit the layer, the output's layout is not the one this
+     *     op writes, or the output is the input
+     * @throws IllegalStateException when this op, {@code input} or {@code output} is closed
+     * @throws OneDnnException when oneDNN fails
+     */
+    public void forwardKeepLayout(OneDnnTensor input, OneDnnTensor output) {
+        long[] inShape = inputShape(input);
+        long[] outShape = outputShape(inShape);
+        checkKeptOutput(output, inShape, outShape);
+        if (output == input) {
+            throw new IllegalArgumentException("output must not be the input tensor (in-place is not supported)");
+        }
+        whileOpen(() -> {
+            input.enter();
+            try {
+                output.enter();
+                try {
+                    keepInto(null, input, inShape, output);
+                    return null;
+                } finally {
+                    output.exit();
+                }
+            } finally {
+                input.exit();
+            }
+        });
+    }
+
+    /**
      * Computes the transposed convolution of an opaque input into a plain tensor. {@code input} is read in place
      * when its layout is the one this op's primitive reads; otherwise it is reordered once first
      * ({@link #reordersInput}). The output is written as {@link #forward(Tensor, Tensor)} writes it.
@@ -248,7 +312,7 @@ public final class OneDnnOp extends CompiledConvTranspose {
             try {
                 int batch = batchOf(inShape);
                 if (batch > 0) {
-                    runOpaque(null, input, output, null, batch, spatialOf(inShape));
+                    runOpaque(null, input, output, null, null, batch, spatialOf(inShape));
                 }
                 return null;
             } finally {
@@ -347,6 +411,38 @@ public final class OneDnnOp extends CompiledConvTranspose {
         return Arrays.copyOfRange(cf, cf.length - layer().rank(), cf.length);
     }
 
+    /**
+     * Validates an opaque output before any native call, as {@link #inputShape} does an input, and its shape against
+     * {@code outShape}; whether its layout is the one written is checked with the plan, in {@link #keepInto}.
+     */
+    private void checkKeptOutput(OneDnnTensor output, long[] inShape, long[] outShape) {
+        Objects.requireNonNull(output, "output");
+        output.checkOpen();
+        if (output.engine() != OneDnnRuntime.engine()) {
+            throw new IllegalArgumentException("output " + output + " lives on another oneDNN engine than this op");
+        }
+        if (output.dataType().value != org.bytedeco.dnnl.memory.data_type.f32.value) {
+            throw new IllegalArgumentException("output " + output + " holds " + output.dataType()
+                + ", this op writes f32");
+        }
+        int rank = layer().rank();
+        long[] got = output.spatialRank() != rank ? output.shapeUnchecked()
+            : layout().fromChannelsFirst(output.layoutUnchecked().toChannelsFirst(output.shapeUnchecked(), rank), rank);
+        if (output.spatialRank() != rank || !Arrays.equals(got, outShape)) {
+            throw new IllegalArgumentException("output should be of size " + Arrays.toString(outShape)
+                + " for input of size " + Arrays.toString(inShape) + ", but got output of size "
+                + Arrays.toString(got));
+        }
+    }
+
+    /** The keep-layout body into a caller's tensor, under the guards of the op and of the tensors. */
+    private void keepInto(Tensor input, OneDnnTensor in, long[] inShape, OneDnnTensor output) {
+        int batch = batchOf(inShape);
+        if (batch > 0) { // an empty batch has nothing to compute (and nothing to write)
+            runOpaque(input, in, null, output, null, batch, spatialOf(inShape));
+        }
+    }
+
     /** The keep-layout body, under the op's guard (and the input's, when opaque). */
     private OneDnnTensor keep(Tensor input, OneDnnTensor in, long[] inShape, long[] outShape) {
         int batch = batchOf(inShape);
@@ -357,15 +453,16 @@ public final class OneDnnOp extends CompiledConvTranspose {
                     Geometry.plainTag(layout(), layer().rank())), outShape, layout(), layer().rank());
             }
         }
-        return runOpaque(input, in, null, outShape, batch, spatialOf(inShape));
+        return runOpaque(input, in, null, null, outShape, batch, spatialOf(inShape));
     }
 
     /**
      * Runs the plan for the shape on the keep-layout path: the input is {@code input} or {@code in}; the output goes
-     * to {@code output}, or, when that is null, into a new OneDnnTensor of {@code outShape}, which is returned.
+     * to {@code output}, or to the caller's opaque {@code into} (refused unless in the layout the plan writes), or,
+     * when both are null, into a new OneDnnTensor of {@code outShape}, which is returned.
      */
-    private OneDnnTensor runOpaque(Tensor input, OneDnnTensor in, Tensor output, long[] outShape, int batch,
-                                   long[] spatialIn) {
+    private OneDnnTensor runOpaque(Tensor input, OneDnnTensor in, Tensor output, OneDnnTensor into, long[] outShape,
+                                   int batch, long[] spatialIn) {
         Entry entry = entryFor(batch, spatialIn);
         Plan plan = entry.plan();
         String impl = plan.implementation();
@@ -374,6 +471,18 @@ public final class OneDnnOp extends CompiledConvTranspose {
         }
         try {
             return plan.withExec(e -> {
+                if (into != null) {
+                    if (into.desc().notEquals(e.keptDesc(plan.geometry))) {
+                        throw new IllegalArgumentException("output " + into + " is not in the layout this op writes "
+                            + "for this input shape (" + OneDnnTensor.describe(e.keptDesc(plan.geometry),
+                            layer().rank()) + "): pass a tensor from this op's forwardKeepLayout for the shape, or "
+                            + "use forward(input, Tensor)");
+                    }
+                    if (e.runOpaque(plan.geometry, input, in, null, into)) {
+                        inputReorders.incrementAndGet();
+                    }
+                    return null;
+                }
                 OneDnnTensor out = output != null ? null
                     : OneDnnTensor.allocate(e.keptDesc(plan.geometry), outShape, layout(), layer().rank());
                 try {

@@ -439,7 +439,8 @@ class OneDnnTensorTest {
             assertTrue(h.toString().endsWith("(closed)"), h.toString());
             List<Executable> calls = List.of(h::shape, h::layout, h::layoutDescription, h::isPlain, h::toTensor,
                 () -> h.copyTo(Tensor.zeros(1, 16, 8, 8)), () -> second.forward(h), () -> second.forwardKeepLayout(h),
-                () -> second.forward(h, Tensor.zeros(1, 8, 16, 16)), () -> second.reordersInput(h));
+                () -> second.forward(h, Tensor.zeros(1, 8, 16, 16)), () -> second.reordersInput(h),
+                () -> second.forwardKeepLayout(h, null), () -> first.forwardKeepLayout(random(rnd, 1, 32, 4, 4), h));
             for (Executable call : calls) {
                 IllegalStateException e = assertThrows(IllegalStateException.class, call);
                 assertEquals("OneDnnTensor[1, 16, 8, 8] (NCHW) is closed", e.getMessage());
@@ -455,10 +456,12 @@ class OneDnnTensorTest {
              OneDnnTensor h = first.forwardKeepLayout(random(rnd, 1, 32, 4, 4))) {
             OneDnnOp second = compile(G2, rnd, Layout.CHANNELS_FIRST, "deconv-any");
             second.forward(h);
+            OneDnnTensor out = second.forwardKeepLayout(h);
             second.close();
             second.close();
             List<Executable> calls = List.of(() -> second.forward(h), () -> second.forwardKeepLayout(h),
                 () -> second.forwardKeepLayout(Tensor.zeros(1, 16, 8, 8)),
+                () -> second.forwardKeepLayout(h, out), () -> second.forwardKeepLayout(Tensor.zeros(1, 16, 8, 8), out),
                 () -> second.forward(h, Tensor.zeros(1, 8, 16, 16)), () -> second.reordersInput(h));
             for (Executable call : calls) {
                 IllegalStateException e = assertThrows(IllegalStateException.class, call);
@@ -466,6 +469,8 @@ class OneDnnTensorTest {
             }
             assertFalse(h.isClosed()); // the input is the caller's
             h.toTensor();
+            assertFalse(out.isClosed()); // and so is the output
+            out.close();
         }
     }
 
@@ -492,6 +497,102 @@ class OneDnnTensorTest {
                 reader.join(30_000);
                 assertFalse(reader.isAlive());
             }
+        }
+    }
+
+    // ---- reusing an output ----
+
+    /** forwardKeepLayout(input, output) overwrites the caller's tensor: a chain that reuses both buffers. */
+    @Test
+    void anExistingOutputIsOverwrittenInPlace() {
+        Random rnd = new Random(20);
+        for (String route : List.of("deconv-any", "deconv-plain", "matmul-col2im")) {
+            try (OneDnnOp first = compile(G1, rnd, Layout.CHANNELS_FIRST, "deconv-any");
+                 OneDnnOp second = compile(G2, rnd, Layout.CHANNELS_FIRST, route)) {
+                Tensor x1 = random(rnd, 2, 32, 4, 4);
+                Tensor x2 = random(rnd, 2, 32, 4, 4);
+                Tensor expected1 = second.forward(first.forward(x1));
+                Tensor expected2 = second.forward(first.forward(x2));
+                try (OneDnnTensor h = first.forwardKeepLayout(x1); OneDnnTensor y = second.forwardKeepLayout(h)) {
+                    for (int round = 0; round < 3; round++) {
+                        first.forwardKeepLayout(direct(x2), h);
+                        second.forwardKeepLayout(h, y);
+                        assertSameValues(expected2, y.toTensor(), route + ", second input, round " + round);
+                        first.forwardKeepLayout(x1, h);
+                        second.forwardKeepLayout(h, y);
+                        assertSameValues(expected1, y.toTensor(), route + ", first input, round " + round);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Reusing outputs, a steady-state chain holds no more JavaCPP-tracked native memory than its first call. */
+    @Test
+    void aReusedOutputAllocatesNoNativeBuffer() {
+        Random rnd = new Random(21);
+        try (OneDnnOp first = compile(G1, rnd, Layout.CHANNELS_FIRST, "deconv-any");
+             OneDnnOp second = compile(G2, rnd, Layout.CHANNELS_FIRST, "deconv-any")) {
+            Tensor x = direct(random(rnd, 2, 32, 4, 4));
+            try (OneDnnTensor h = first.forwardKeepLayout(x); OneDnnTensor y = second.forwardKeepLayout(h)) {
+                first.forwardKeepLayout(x, h);
+                second.forwardKeepLayout(h, y);
+                long held = Pointer.totalBytes();
+                for (int i = 0; i < 100; i++) {
+                    first.forwardKeepLayout(x, h);
+                    second.forwardKeepLayout(h, y);
+                }
+                assertEquals(held, Pointer.totalBytes(), "JavaCPP-tracked native bytes after 100 reusing calls");
+            }
+        }
+    }
+
+    /** A wrong output is refused before anything is written to it, with a message that names what is wrong. */
+    @Test
+    void aWrongKeptOutputIsRefusedAndLeftUnchanged() {
+        Random rnd = new Random(22);
+        try (OneDnnOp any = compile(G1, rnd, Layout.CHANNELS_FIRST, "deconv-any");
+             OneDnnOp plain = compile(G1, rnd, Layout.CHANNELS_FIRST, "deconv-plain");
+             OneDnnOp second = compile(G2, rnd, Layout.CHANNELS_FIRST, "deconv-any")) {
+            Tensor x = random(rnd, 1, 32, 4, 4);
+            try (OneDnnTensor blocked = any.forwardKeepLayout(x); OneDnnTensor flat = plain.forwardKeepLayout(x);
+                 OneDnnTensor other = second.forwardKeepLayout(blocked)) {
+                assertFalse(blocked.isPlain(), blocked.layoutDescription());
+                Tensor before = blocked.toTensor();
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> plain.forwardKeepLayout(x, blocked));
+                assertTrue(e.getMessage().startsWith("output " + blocked + " is not in the layout this op writes for "
+                    + "this input shape (nchw)"), e.getMessage());
+                assertSameValues(before, blocked.toTensor(), "the refused output");
+                assertThrows(IllegalArgumentException.class, () -> any.forwardKeepLayout(x, flat));
+
+                assertEquals("output should be of size [1, 16, 8, 8] for input of size [1, 32, 4, 4], but got output "
+                    + "of size [1, 8, 16, 16]", assertThrows(IllegalArgumentException.class,
+                    () -> any.forwardKeepLayout(x, other)).getMessage());
+                assertEquals("output should be of size [2, 16, 8, 8] for input of size [2, 32, 4, 4], but got output "
+                    + "of size [1, 16, 8, 8]", assertThrows(IllegalArgumentException.class,
+                    () -> any.forwardKeepLayout(random(rnd, 2, 32, 4, 4), blocked)).getMessage());
+                ConvTransposeLayer same = ConvTransposeLayer.builder(2).inChannels(16).outChannels(16).kernelSize(3)
+                    .padding(1).build(); // output shape = input shape
+                try (OneDnnOp refine = compile(same, rnd, Layout.CHANNELS_FIRST, "deconv-any");
+                     OneDnnTensor h = refine.forwardKeepLayout(blocked)) {
+                    assertEquals("output must not be the input tensor (in-place is not supported)",
+                        assertThrows(IllegalArgumentException.class,
+                            () -> refine.forwardKeepLayout(h, h)).getMessage());
+                }
+                assertEquals("output", assertThrows(NullPointerException.class,
+                    () -> any.forwardKeepLayout(x, null)).getMessage());
+                assertEquals("output", assertThrows(NullPointerException.class,
+                    () -> second.forwardKeepLayout(blocked, null)).getMessage());
+                assertEquals("input", assertThrows(NullPointerException.class,
+                    () -> any.forwardKeepLayout((Tensor) null, blocked)).getMessage());
+                assertSameValues(before, blocked.toTensor(), "the refused output");
+            }
+            OneDnnTensor closed = any.forwardKeepLayout(x);
+            closed.close();
+            assertEquals("OneDnnTensor[1, 16, 8, 8] (NCHW) is closed", assertThrows(IllegalStateException.class,
+                () -> any.forwardKeepLayout(x, closed)).getMessage());
+            any.forward(x); // the op is unaffected
         }
     }
 
