@@ -57,7 +57,8 @@ abstract class Plan implements AutoCloseable {
     /**
      * As above; with {@code biasAsPostOp} the bias is a binary-add post-op (bound at {@link #POST_OP_BIAS_ARG})
      * instead of the matmul's own bias, which oneDNN's fast kernels accept for broadcasts its bias argument does
-     * not (a bias per row: {@code [1, M, 1]}).
+     * not (a bias per row: {@code [1, M, 1]}; oneDNN 3.11 still gives that bias {@code ref:any}, as the C++ floor's
+     * {@code matmul-shuffle:wt} notes print).
      */
     static matmul.primitive_desc matmulPd(Geometry g, memory.desc src, memory.desc weights, long[] biasDims,
                                           memory.desc dst, boolean biasAsPostOp) {
