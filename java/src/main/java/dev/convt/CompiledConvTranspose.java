@@ -46,6 +46,21 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
     }
 
     /**
+     * The error for an output whose shape is not the one its input gives, in the words {@code forward} uses; for
+     * backends' own entry points that take an output.
+     *
+     * @param inputShape the input's shape
+     * @param expected the output shape that input gives
+     * @param got the output's shape
+     * @return the exception to throw
+     */
+    protected static IllegalArgumentException outputShapeError(long[] inputShape, long[] expected, long[] got) {
+        return new IllegalArgumentException("output should be of size " + Arrays.toString(expected)
+            + " for input of size " + Arrays.toString(inputShape) + ", but got output of size "
+            + Arrays.toString(got));
+    }
+
+    /**
      * Checks weight and bias tensors against a layer; backends call this before copying them.
      *
      * @param layer the layer
@@ -175,9 +190,7 @@ public abstract class CompiledConvTranspose implements AutoCloseable {
             throw new IllegalArgumentException("output tensor is read-only");
         }
         if (!output.hasShape(shapes.out)) {
-            throw new IllegalArgumentException("output should be of size " + Arrays.toString(shapes.out)
-                + " for input of size " + Arrays.toString(shapes.in) + ", but got output of size "
-                + Arrays.toString(output.shape()));
+            throw outputShapeError(shapes.in, shapes.out, output.shape());
         }
         guard.enter();
         try {

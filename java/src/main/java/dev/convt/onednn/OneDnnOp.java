@@ -209,20 +209,13 @@ public final class OneDnnOp extends CompiledConvTranspose {
     public OneDnnTensor forwardKeepLayout(OneDnnTensor input) {
         long[] inShape = inputShape(input);
         long[] outShape = outputShape(inShape);
-        return whileOpen(() -> {
-            input.enter();
-            try {
-                return keep(null, input, inShape, outShape);
-            } finally {
-                input.exit();
-            }
-        });
+        return whileReading(input, null, () -> keep(null, input, inShape, outShape));
     }
 
     /**
      * Computes the transposed convolution of {@code input} into an existing opaque tensor, as
-     * {@link #forwardKeepLayout(Tensor)} would, without allocating: for a steady state that reuses one output buffer
-     * per layer. {@code output} must be in the layout this op writes for the input's shape, which a tensor returned
+     * {@link #forwardKeepLayout(Tensor)} would, without allocating a native buffer: for a steady state that reuses
+     * one output buffer per layer. {@code output} must be in the layout this op writes for the input's shape, which a tensor returned
      * by this op's {@code forwardKeepLayout} for that shape is.
      *
      * @param input the input, in this op's {@link #layout()}, heap or direct
@@ -237,15 +230,7 @@ public final class OneDnnOp extends CompiledConvTranspose {
         long[] inShape = input.shape();
         long[] outShape = outputShape(inShape);
         checkKeptOutput(output, inShape, outShape);
-        whileOpen(() -> {
-            output.enter();
-            try {
-                keepInto(input, null, inShape, output);
-                return null;
-            } finally {
-                output.exit();
-            }
-        });
+        whileReading(null, output, () -> keepInto(input, null, inShape, output));
     }
 
     /**
@@ -266,20 +251,7 @@ public final class OneDnnOp extends CompiledConvTranspose {
         if (output == input) {
             throw new IllegalArgumentException("output must not be the input tensor (in-place is not supported)");
         }
-        whileOpen(() -> {
-            input.enter();
-            try {
-                output.enter();
-                try {
-                    keepInto(null, input, inShape, output);
-                    return null;
-                } finally {
-                    output.exit();
-                }
-            } finally {
-                input.exit();
-            }
-        });
+        whileReading(input, output, () -> keepInto(null, input, inShape, output));
     }
 
     /**
@@ -303,21 +275,14 @@ public final class OneDnnOp extends CompiledConvTranspose {
             throw new IllegalArgumentException("output tensor is read-only");
         }
         if (!output.hasShape(outShape)) {
-            throw new IllegalArgumentException("output should be of size " + Arrays.toString(outShape)
-                + " for input of size " + Arrays.toString(inShape) + ", but got output of size "
-                + Arrays.toString(output.shape()));
+            throw outputShapeError(inShape, outShape, output.shape());
         }
-        whileOpen(() -> {
-            input.enter();
-            try {
-                int batch = batchOf(inShape);
-                if (batch > 0) {
-                    runOpaque(null, input, output, null, null, batch, spatialOf(inShape));
-                }
-                return null;
-            } finally {
-                input.exit();
+        whileReading(input, null, () -> {
+            int batch = batchOf(inShape);
+            if (batch > 0) {
+                runOpaque(null, input, output, null, null, batch, spatialOf(inShape));
             }
+            return null;
         });
     }
 
@@ -351,24 +316,19 @@ public final class OneDnnOp extends CompiledConvTranspose {
     public boolean reordersInput(OneDnnTensor input) {
         long[] inShape = inputShape(input);
         outputShape(inShape);
-        return whileOpen(() -> {
-            input.enter();
+        return whileReading(input, null, () -> {
+            int batch = batchOf(inShape);
+            if (batch == 0) {
+                return false;
+            }
+            Entry entry = entryFor(batch, spatialOf(inShape));
             try {
-                int batch = batchOf(inShape);
-                if (batch == 0) {
-                    return false;
-                }
-                Entry entry = entryFor(batch, spatialOf(inShape));
-                try {
-                    Geometry g = entry.plan().geometry;
-                    return entry.plan().withExec(e -> input.desc().notEquals(e.inputDesc(g)));
-                } finally {
-                    if (entry.uncached()) {
-                        entry.plan().close();
-                    }
-                }
+                Geometry g = entry.plan().geometry;
+                return entry.plan().withExec(e -> input.desc().notEquals(e.inputDesc(g)));
             } finally {
-                input.exit();
+                if (entry.uncached()) {
+                    entry.plan().close();
+                }
             }
         });
     }
@@ -385,21 +345,57 @@ public final class OneDnnOp extends CompiledConvTranspose {
     private long[] inputShape(OneDnnTensor input) {
         Objects.requireNonNull(input, "input");
         checkOpen();
-        input.checkOpen();
-        if (input.engine() != OneDnnRuntime.engine()) {
-            throw new IllegalArgumentException("input " + input + " lives on another oneDNN engine than this op");
+        return opaqueShape(input, "input");
+    }
+
+    /**
+     * The checks every opaque tensor passes before a native call, as the {@code role} ("input", "output") of this
+     * op: open, on this process's engine, f32, of this op's spatial rank. Returns its shape in this op's layout.
+     */
+    private long[] opaqueShape(OneDnnTensor t, String role) {
+        t.checkOpen();
+        if (t.engine() != OneDnnRuntime.engine()) {
+            throw new IllegalArgumentException(role + " " + t + " lives on another oneDNN engine than this op");
         }
-        if (input.dataType().value != org.bytedeco.dnnl.memory.data_type.f32.value) {
-            throw new IllegalArgumentException("input " + input + " holds " + input.dataType() + ", this op takes f32");
+        if (t.dataType().value != org.bytedeco.dnnl.memory.data_type.f32.value) {
+            throw new IllegalArgumentException(role + " " + t + " holds " + t.dataType() + ", this op works on f32");
         }
         int rank = layer().rank();
-        if (input.spatialRank() != rank) {
-            throw new IllegalArgumentException("input " + input + " is the output of a " + input.spatialRank()
+        if (t.spatialRank() != rank) {
+            throw new IllegalArgumentException(role + " " + t + " is the output of a " + t.spatialRank()
                 + "d op, but " + layer() + " takes " + rank + " spatial dimensions (toTensor() and reshape it to "
                 + "reinterpret it)");
         }
         // its shape in its own layout, then in this op's: the same logical tensor (oneDNN's dims are layout-free)
-        return layout().fromChannelsFirst(input.layoutUnchecked().toChannelsFirst(input.shapeUnchecked(), rank), rank);
+        return layout().fromChannelsFirst(t.layoutUnchecked().toChannelsFirst(t.shapeUnchecked(), rank), rank);
+    }
+
+    /**
+     * Runs {@code body} as an execution of this op ({@link #whileOpen}) with the opaque tensors {@code in} and
+     * {@code out} (either may be null) marked in use, so that closing them waits for it.
+     */
+    private <T> T whileReading(OneDnnTensor in, OneDnnTensor out, java.util.function.Supplier<T> body) {
+        return whileOpen(() -> {
+            if (in != null) {
+                in.enter();
+            }
+            try {
+                if (out != null) {
+                    out.enter();
+                }
+                try {
+                    return body.get();
+                } finally {
+                    if (out != null) {
+                        out.exit();
+                    }
+                }
+            } finally {
+                if (in != null) {
+                    in.exit();
+                }
+            }
+        });
     }
 
     private int batchOf(long[] inShape) {
@@ -417,30 +413,19 @@ public final class OneDnnOp extends CompiledConvTranspose {
      */
     private void checkKeptOutput(OneDnnTensor output, long[] inShape, long[] outShape) {
         Objects.requireNonNull(output, "output");
-        output.checkOpen();
-        if (output.engine() != OneDnnRuntime.engine()) {
-            throw new IllegalArgumentException("output " + output + " lives on another oneDNN engine than this op");
-        }
-        if (output.dataType().value != org.bytedeco.dnnl.memory.data_type.f32.value) {
-            throw new IllegalArgumentException("output " + output + " holds " + output.dataType()
-                + ", this op writes f32");
-        }
-        int rank = layer().rank();
-        long[] got = output.spatialRank() != rank ? output.shapeUnchecked()
-            : layout().fromChannelsFirst(output.layoutUnchecked().toChannelsFirst(output.shapeUnchecked(), rank), rank);
-        if (output.spatialRank() != rank || !Arrays.equals(got, outShape)) {
-            throw new IllegalArgumentException("output should be of size " + Arrays.toString(outShape)
-                + " for input of size " + Arrays.toString(inShape) + ", but got output of size "
-                + Arrays.toString(got));
+        long[] got = opaqueShape(output, "output");
+        if (!Arrays.equals(got, outShape)) {
+            throw outputShapeError(inShape, outShape, got);
         }
     }
 
     /** The keep-layout body into a caller's tensor, under the guards of the op and of the tensors. */
-    private void keepInto(Tensor input, OneDnnTensor in, long[] inShape, OneDnnTensor output) {
+    private Void keepInto(Tensor input, OneDnnTensor in, long[] inShape, OneDnnTensor output) {
         int batch = batchOf(inShape);
         if (batch > 0) { // an empty batch has nothing to compute (and nothing to write)
             runOpaque(input, in, null, output, null, batch, spatialOf(inShape));
         }
+        return null;
     }
 
     /** The keep-layout body, under the op's guard (and the input's, when opaque). */
