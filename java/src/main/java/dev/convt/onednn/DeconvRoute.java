@@ -230,20 +230,7 @@ final class DeconvRoute extends Route {
 
             @Override
             void run(Tensor input, Tensor output) {
-                in.bindInput(input);
-                if (srcReorder != null) {
-                    srcReorder.execute(stream, in.memory(), src);
-                }
-                out.bindOutput(output);
-                primitive.execute(stream, args);
-                if (dstReorder != null) {
-                    dstReorder.execute(stream, dst, out.memory());
-                }
-                stream._wait();
-                out.finishOutput(output);
-                if (outside != null) {
-                    outside.fill(output, weights);
-                }
+                runNative(null, input, null, output); // both sides plain: bound, reordered where needed, the usual args
             }
 
             // ---- The keep-layout path: the primitive reads and writes oneDNN's layouts in place ----
