@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
 
-/** The versions recorded by the build: {@code System.out.println("convt " + Version.get());}. */
+/** The versions recorded by the build, e.g. for a caller's log line: {@code "convt " + Version.get()}. */
 public final class Version {
     private Version() {}
 

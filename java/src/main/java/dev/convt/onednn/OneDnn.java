@@ -10,7 +10,8 @@ package dev.convt.onednn;
  *
  * <pre>{@code
  * if (!OneDnn.isAvailable()) {
- *     System.err.println("running on Java: " + OneDnn.unavailabilityCause().getMessage());
+ *     System.getLogger("app").log(System.Logger.Level.WARNING,
+ *         "running on Java: " + OneDnn.unavailabilityCause().getMessage());
  * }
  * }</pre>
  */

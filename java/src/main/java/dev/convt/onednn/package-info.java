@@ -6,10 +6,11 @@
  * {@code dev.convt:convt-platform} (or {@code org.bytedeco:dnnl-platform}) to run here.
  *
  * <pre>{@code
+ * System.Logger log = System.getLogger("app");
  * if (OneDnn.isAvailable()) {
- *     System.out.println(OneDnn.describe());       // oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64
+ *     log.log(System.Logger.Level.INFO, OneDnn.describe()); // oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64
  * } else {
- *     System.out.println(OneDnn.unavailabilityCause().getMessage());
+ *     log.log(System.Logger.Level.WARNING, OneDnn.unavailabilityCause().getMessage());
  * }
  * }</pre>
  */
