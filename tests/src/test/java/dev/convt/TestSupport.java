@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Shared helpers: seeded random tensors, and the one statement of what "oneDNN must be here" means. */
-final class TestSupport {
+public final class TestSupport {
     private TestSupport() {}
 
     /** A heap tensor of uniform values in [-1, 1). */
-    static Tensor random(Random rnd, long... shape) {
+    public static Tensor random(Random rnd, long... shape) {
         Tensor t = Tensor.zeros(shape);
         for (int i = 0; i < t.elementCount(); i++) {
             t.set(i, rnd.nextFloat() * 2 - 1);
@@ -19,7 +19,7 @@ final class TestSupport {
     }
 
     /** The same values in a direct buffer. */
-    static Tensor direct(Tensor t) {
+    public static Tensor direct(Tensor t) {
         Tensor d = Tensor.allocateDirect(t.shape());
         d.copyFrom(t.toArray());
         return d;

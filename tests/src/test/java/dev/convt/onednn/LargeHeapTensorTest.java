@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
+import static dev.convt.TestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -114,13 +115,5 @@ class LargeHeapTensorTest {
         float[] out = new float[Math.toIntExact(Arrays.stream(outShape).reduce(1, (a, b) -> a * b))];
         op.forward(x, Tensor.wrap(out, outShape));
         return new WeakReference<>(out);
-    }
-
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.elementCount(); i++) {
-            t.set(i, rnd.nextFloat() * 2 - 1);
-        }
-        return t;
     }
 }

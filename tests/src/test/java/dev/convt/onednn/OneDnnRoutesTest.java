@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static dev.convt.TestSupport.random;
+import static dev.convt.TestSupport.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,20 +39,6 @@ class OneDnnRoutesTest {
     private static boolean isLinuxX64() {
         return System.getProperty("os.name").toLowerCase().contains("linux")
             && System.getProperty("os.arch").equals("amd64");
-    }
-
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.elementCount(); i++) {
-            t.set(i, rnd.nextFloat() * 2 - 1);
-        }
-        return t;
-    }
-
-    private static Tensor direct(Tensor t) {
-        Tensor d = Tensor.allocateDirect(t.shape());
-        d.copyFrom(t.toArray());
-        return d;
     }
 
     /** Runs {@code route} on one case; returns false when the route does not apply to it. */

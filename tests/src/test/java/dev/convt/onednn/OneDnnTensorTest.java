@@ -19,6 +19,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import static dev.convt.TestSupport.random;
+import static dev.convt.TestSupport.direct;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,20 +47,6 @@ class OneDnnTensorTest {
             && System.getProperty("os.arch").equals("amd64");
         assertTrue(!linuxX64 || Backends.onednn().isAvailable(), "oneDNN must load on linux-x86_64");
         org.junit.jupiter.api.Assumptions.assumeTrue(Backends.onednn().isAvailable(), "no oneDNN natives here");
-    }
-
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.elementCount(); i++) {
-            t.set(i, rnd.nextFloat() * 2 - 1);
-        }
-        return t;
-    }
-
-    private static Tensor direct(Tensor t) {
-        Tensor d = Tensor.allocateDirect(t.shape());
-        d.copyFrom(t.toArray());
-        return d;
     }
 
     private static OneDnnOp compile(ConvTransposeLayer layer, Random rnd, Layout layout, String route) {

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
+import static dev.convt.TestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -49,13 +50,5 @@ class PlainKernelWithoutFmaTest {
             }
         }
         assertTrue(checked >= 16, "shapes checked: " + checked);
-    }
-
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.elementCount(); i++) {
-            t.set(i, rnd.nextFloat() * 2 - 1);
-        }
-        return t;
     }
 }

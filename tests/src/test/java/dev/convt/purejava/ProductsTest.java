@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.Random;
 
+import static dev.convt.TestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -110,14 +111,6 @@ class ProductsTest {
             : null, Layout.CHANNELS_FIRST, kernel, workers, 1)) {
             return op.mergedFor(s.inputShape());
         }
-    }
-
-    private static Tensor random(Random rnd, long... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.elementCount(); i++) {
-            t.set(i, rnd.nextFloat() * 2 - 1);
-        }
-        return t;
     }
 
     @Test
