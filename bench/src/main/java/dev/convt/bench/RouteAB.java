@@ -1,0 +1,86 @@
+package dev.convt.bench;
+
+import dev.convt.Layout;
+import dev.convt.ShapeList.Shape;
+import dev.convt.Tensor;
+import dev.convt.onednn.OneDnnBackend;
+import dev.convt.onednn.OneDnnOp;
+
+import java.util.Arrays;
+
+/**
+ * An interleaved A/B of oneDNN routes on one shape, in one JVM: each route compiled and prepared, then the ops
+ * called in turn, a block of calls each, many times over, so that a slow stretch of a shared machine hits every route
+ * alike (separate JMH runs of two builds moved by 30% here). Prints each route's median and quartiles of the per-call
+ * times, and its largest difference from the first route's output.
+ *
+ * <pre>{@code
+ * java -cp bench/target/benchmarks.jar dev.convt.bench.RouteAB dcgan_out matmul-col2im,deconv-plain [blocks] [calls]
+ * }</pre>
+ *
+ * Direct tensors, channels-first, the shape list's batch size; {@code blocks} (default 40) rounds of {@code calls}
+ * (default 5) calls per route, after a warm-up of 20 rounds.
+ */
+public final class RouteAB {
+
+    private RouteAB() {}
+
+    public static void main(String[] args) {
+        if (args.length < 2) {
+            System.err.println("usage: RouteAB SHAPE ROUTE,ROUTE[,...] [BLOCKS] [CALLS]");
+            System.exit(2);
+        }
+        Shape shape = BenchSupport.shape(args[0], 0);
+        String[] routes = args[1].split(",");
+        int blocks = args.length > 2 ? Integer.parseInt(args[2]) : 40;
+        int calls = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+        BenchSupport.Parameters p = BenchSupport.Parameters.of(shape.layer());
+        Tensor x = Tensor.allocateDirect(shape.inputShape());
+        x.copyFrom(BenchSupport.random(x.elementCount(), 3));
+        OneDnnOp[] ops = new OneDnnOp[routes.length];
+        try {
+            for (int i = 0; i < routes.length; i++) {
+                ops[i] = OneDnnBackend.INSTANCE.compile(shape.layer(), p.weight(), p.bias(), Layout.CHANNELS_FIRST,
+                    routes[i]);
+                ops[i].prepare(x.shape());
+                System.out.println(ops[i].implementation());
+            }
+            Tensor y = Tensor.allocateDirect(ops[0].outputShape(x));
+            for (int round = 0; round < 20; round++) {
+                for (OneDnnOp op : ops) {
+                    for (int c = 0; c < calls; c++) {
+                        op.forward(x, y);
+                    }
+                }
+            }
+            double[][] micros = new double[routes.length][blocks * calls];
+            for (int b = 0; b < blocks; b++) {
+                for (int i = 0; i < ops.length; i++) {
+                    for (int c = 0; c < calls; c++) {
+                        long t0 = System.nanoTime();
+                        ops[i].forward(x, y);
+                        micros[i][b * calls + c] = (System.nanoTime() - t0) / 1e3;
+                    }
+                }
+            }
+            float[] first = ops[0].forward(x).toArray();
+            for (int i = 0; i < ops.length; i++) {
+                float[] got = ops[i].forward(x).toArray();
+                double diff = 0;
+                for (int e = 0; e < got.length; e++) {
+                    diff = Math.max(diff, Math.abs(got[e] - first[e]));
+                }
+                double[] t = micros[i];
+                Arrays.sort(t);
+                System.out.printf("%-22s median %10.1f us   p25 %10.1f   p75 %10.1f   max |diff| vs %s %.2e%n",
+                    routes[i], t[t.length / 2], t[t.length / 4], t[3 * t.length / 4], routes[0], diff);
+            }
+        } finally {
+            for (OneDnnOp op : ops) {
+                if (op != null) {
+                    op.close();
+                }
+            }
+        }
+    }
+}
