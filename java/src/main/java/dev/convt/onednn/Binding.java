@@ -25,6 +25,8 @@ final class Binding {
     private FloatBuffer stagingView;
     private WeakReference<Tensor> last = new WeakReference<>(null);
     private Pointer lastPointer;
+    /** A view of the last direct tensor's storage, indexed absolutely only. */
+    private FloatBuffer lastView;
     private Pointer bound;
 
     /** {@code handle} is a memory object created with a null data handle; {@code owner} keeps the staging buffer. */
@@ -41,6 +43,14 @@ final class Binding {
     /** The pointer bound by the last {@code bind*} call (the caller's direct buffer, or the staging buffer). */
     Pointer bound() {
         return bound;
+    }
+
+    /**
+     * The buffer oneDNN writes for the tensor last bound: the caller's own (direct) or the staging buffer (heap).
+     * Valid after {@link #bindOutput}.
+     */
+    FloatBuffer target(Tensor t) {
+        return t.isDirect() ? lastView : stagingView;
     }
 
     /** Binds an input: direct in place, heap copied into the staging buffer. */
@@ -67,7 +77,8 @@ final class Binding {
         Pointer p;
         if (t.isDirect()) {
             if (last.get() != t) {
-                lastPointer = new FloatPointer(t.buffer());
+                lastView = t.buffer();
+                lastPointer = new FloatPointer(lastView);
                 last = new WeakReference<>(t);
             }
             p = lastPointer;

@@ -9,13 +9,21 @@ import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.javacpp.PointerScope;
 
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
 /**
- * Kernel equal to stride, no padding, dilation 1 (U-Net's 2x2/2 upsampling): every input position owns a disjoint
- * {@code k}-block of the output, so the layer is one matrix product {@code [N*prod(in), Cin] x [Cin, Cout*prod(k)]}
- * (bias fused) followed by a pixel shuffle that moves each row's {@code Cout*prod(k)} values to their block. The
- * shuffle is a single oneDNN reorder between two strided views of the same dims
- * {@code [N, in_1..in_r, Cout, k_1..k_r]} (channels-last: {@code [N, in.., k.., Cout]}): the product's rows, and the
- * output's positions.
+ * Kernel no larger than stride but kernel plus output padding at least the stride, no padding, dilation 1 (U-Net's
+ * 2x2/2 upsampling; a 1x1 kernel at stride 2 with output padding 1): every input position owns a disjoint
+ * {@code k}-block of the output, so the
+ * layer is one matrix product {@code [N*prod(in), Cin] x [Cin, Cout*prod(k)]} (bias fused) followed by a pixel
+ * shuffle that moves each row's {@code Cout*prod(k)} values to their block. The shuffle is a single oneDNN reorder
+ * between two strided views of the same dims {@code [N, in_1..in_r, Cout, k_1..k_r]} (channels-last:
+ * {@code [N, in.., k.., Cout]}): the product's rows, and the output's positions.
+ *
+ * <p>Where the kernel is smaller than the stride, or output padding grows the end, some output positions belong to
+ * no block: they hold only the bias. The output is filled with the bias before the shuffle overwrites the blocks (a
+ * Java pass at memory speed), since the caller's buffer may change between calls.
  *
  * <p>For a channels-first caller the product is computed the other way round where oneDNN has a fast kernel for it,
  * {@code W^T [Cout*prod(k), Cin] x x[n] [Cin, prod(in)]}, whose result {@code [N, Cout, k.., in..]} keeps each
@@ -39,14 +47,32 @@ final class MatmulShuffleRoute extends Route {
             return "groups > 1";
         }
         for (int i = 0; i < g.rank; i++) {
-            if (g.layer.kernelSize(i) != g.layer.stride(i)) {
-                return "kernel size differs from stride";
+            if (g.layer.kernelSize(i) > g.layer.stride(i)) {
+                return "kernel size exceeds stride";
             }
             if (g.layer.dilation(i) != 1) {
                 return "dilation > 1";
             }
+            if (g.padL[i] != 0 || g.padR[i] > 0) {
+                return "padding";
+            }
+            // oneDNN describes a strided view only where each axis's extent covers in*stride; so the last block
+            // must not end before a stride's worth of positions (kernel + output padding >= stride)
+            if (g.spatialOut[i] < g.spatialIn[i] * g.layer.stride(i)) {
+                return "kernel size plus output padding below stride";
+            }
         }
-        return g.allPadding(0) ? null : "padding or output padding";
+        return null;
+    }
+
+    /** Whether some output positions belong to no input's block (kernel < stride, or the end grown). */
+    static boolean hasGaps(Geometry g) {
+        for (int i = 0; i < g.rank; i++) {
+            if (g.layer.kernelSize(i) < g.layer.stride(i) || g.padR[i] < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
@@ -81,7 +107,7 @@ final class MatmulShuffleRoute extends Route {
                 dims[2 + i] = g.layer.kernelSize(i);
                 outStrides[2 + i] = s[i];
                 dims[2 + r + i] = g.spatialIn[i];
-                outStrides[2 + r + i] = g.layer.kernelSize(i) * s[i];
+                outStrides[2 + r + i] = g.layer.stride(i) * s[i];
             }
             return new long[][] {dims, plainStrides(dims), outStrides};
         }
@@ -89,7 +115,7 @@ final class MatmulShuffleRoute extends Route {
         outStrides[0] = positions * cout;
         for (int i = 0; i < r; i++) {
             dims[1 + i] = g.spatialIn[i];
-            outStrides[1 + i] = g.layer.kernelSize(i) * s[i] * perPosition;
+            outStrides[1 + i] = g.layer.stride(i) * s[i] * perPosition;
         }
         int channelAxis = g.channelsLast() ? 2 * r + 1 : r + 1;
         int firstTap = g.channelsLast() ? r + 1 : r + 2;
@@ -125,6 +151,8 @@ final class MatmulShuffleRoute extends Route {
         private final memory biasMemory;
         /** Whether the product is {@code W^T x} (the input bound as oneDNN's weights). */
         private final boolean activationsAsWeights;
+        /** Fills the positions no block covers, or {@code null} where every position belongs to a block. */
+        private final BiasFill gapFill;
         private final String implementation;
 
         ShufflePlan(Weights weights, Geometry g) {
@@ -159,6 +187,7 @@ final class MatmulShuffleRoute extends Route {
                     biasMemory = weights.expandedBias(g.layout, new long[] {1, 1, cols});
                 }
                 this.activationsAsWeights = wt;
+                this.gapFill = hasGaps(g) ? new BiasFill(g, weights) : null;
                 owner.keep(pd);
                 primitive = owner.keep(new matmul(pd));
                 scratchpadDesc = owner.keep(pd.scratchpad_desc());
@@ -169,7 +198,7 @@ final class MatmulShuffleRoute extends Route {
                     outViewDesc));
                 shuffle = owner.keep(new reorder(shufflePd));
                 implementation = id() + ": " + (wt ? "W^T x " : "") + pd.impl_info_str().getString() + " + shuffle "
-                    + shufflePd.impl_info_str().getString();
+                    + shufflePd.impl_info_str().getString() + (gapFill != null ? " + bias fill" : "");
             } catch (Throwable t) {
                 owner.close();
                 throw t;
@@ -216,6 +245,9 @@ final class MatmulShuffleRoute extends Route {
                 final memory rows;
                 final memory rowsView;
                 final IntMemoryMap args;
+                final float[] fillChunk = gapFill != null ? new float[BiasFill.CHUNK] : null;
+                /** The staging buffer of a heap output: only the shuffle writes it, so its gaps are filled once. */
+                boolean stagingFilled;
 
                 {
                     try (PointerScope scope = new PointerScope()) {
@@ -242,12 +274,135 @@ final class MatmulShuffleRoute extends Route {
                 void run(Tensor input, Tensor output) {
                     in.bindInput(input);
                     out.bindOutput(output);
+                    if (gapFill != null && (output.isDirect() || !stagingFilled)) {
+                        gapFill.into(out.target(output), fillChunk);
+                        stagingFilled |= !output.isDirect();
+                    }
                     primitive.execute(stream, args);
                     shuffle.execute(stream, rowsView, out.memory());
                     stream._wait();
                     out.finishOutput(output);
                 }
             };
+        }
+    }
+
+    /**
+     * Writes each output channel's bias (0 without one) into the output positions that belong to no block, in the
+     * caller's layout. Rows (runs along the last axis) that are gaps throughout are written whole; in the other rows
+     * only the gap runs are, unless those are so many and short that writing the whole row costs less (the shuffle
+     * then overwrites the blocks). Bulk puts from a small heap chunk, so the pass runs at memory speed.
+     */
+    static final class BiasFill {
+        /** Floats per bulk put. */
+        static final int CHUNK = 4096;
+        /** A row with more gap runs than its length over this is written whole. */
+        private static final int RUNS_PER_WHOLE_ROW = 8;
+        private final Geometry g;
+        private final Weights weights;
+        private final int cout;
+        /** Positions along the last axis, and whether each row (index over the other axes) is a gap throughout. */
+        private final int rowLength;
+        private final boolean[] gapRow;
+        /** The gap runs of a row with blocks, as start and length in positions; {@code null}: write it whole. */
+        private final int[] runStart;
+        private final int[] runLength;
+        /** Channels-last: the biases of consecutive positions, {@code [positions, Cout]}, as many as fit the chunk. */
+        private final float[] channelsLastPattern;
+
+        BiasFill(Geometry g, Weights weights) {
+            this.g = g;
+            this.weights = weights;
+            this.cout = g.layer.outChannels();
+            int last = g.rank - 1;
+            rowLength = (int) g.spatialOut[last];
+            int rows = (int) (g.outVolume / rowLength);
+            gapRow = new boolean[rows];
+            for (int row = 0; row < rows; row++) {
+                int rest = row;
+                for (int i = last - 1; i >= 0; i--) {
+                    int p = (int) (rest % g.spatialOut[i]);
+                    rest /= (int) g.spatialOut[i];
+                    gapRow[row] |= isGap(g, i, p);
+                }
+            }
+            int[] starts = new int[rowLength];
+            int[] lengths = new int[rowLength];
+            int runs = 0;
+            for (int p = 0; p < rowLength; p++) {
+                if (isGap(g, last, p)) {
+                    if (runs > 0 && starts[runs - 1] + lengths[runs - 1] == p) {
+                        lengths[runs - 1]++;
+                    } else {
+                        starts[runs] = p;
+                        lengths[runs++] = 1;
+                    }
+                }
+            }
+            boolean whole = runs * RUNS_PER_WHOLE_ROW > rowLength;
+            runStart = whole ? null : Arrays.copyOf(starts, runs);
+            runLength = whole ? null : Arrays.copyOf(lengths, runs);
+            if (g.channelsLast()) {
+                int positions = Math.min(rowLength, Math.max(1, CHUNK / cout));
+                channelsLastPattern = new float[positions * cout];
+                for (int i = 0; i < channelsLastPattern.length; i++) {
+                    channelsLastPattern[i] = weights.biasValue(i % cout);
+                }
+            } else {
+                channelsLastPattern = null;
+            }
+        }
+
+        /** Whether position {@code p} of axis {@code i} lies in no block: past the last one, or between two. */
+        private static boolean isGap(Geometry g, int i, long p) {
+            int s = g.layer.stride(i);
+            return p >= g.spatialIn[i] * s || p % s >= g.layer.kernelSize(i);
+        }
+
+        /** Fills the gaps of {@code out} (the whole output); {@code chunk} is a CHUNK-sized scratch. */
+        void into(FloatBuffer out, float[] chunk) {
+            int image = (int) (g.outVolume * cout);
+            if (channelsLastPattern != null) {
+                for (int n = 0; n < g.batch; n++) {
+                    fillRows(out, n * image, cout, channelsLastPattern);
+                }
+                return;
+            }
+            int plane = (int) g.outVolume;
+            int len = Math.min(rowLength, chunk.length);
+            for (int c = 0; c < cout; c++) {
+                Arrays.fill(chunk, 0, len, weights.biasValue(c));
+                for (int n = 0; n < g.batch; n++) {
+                    fillRows(out, n * image + c * plane, 1, chunk);
+                }
+            }
+        }
+
+        /**
+         * Fills the gaps of one plane (channels-first) or image (channels-last) from {@code base}, {@code width}
+         * floats a position, repeating {@code pattern} (whose period is {@code width}).
+         */
+        private void fillRows(FloatBuffer out, int base, int width, float[] pattern) {
+            int rowFloats = rowLength * width;
+            for (int row = 0; row < gapRow.length; row++) {
+                int at = base + row * rowFloats;
+                if (gapRow[row] || runStart == null) {
+                    put(out, at, rowFloats, pattern);
+                } else {
+                    for (int r = 0; r < runStart.length; r++) {
+                        put(out, at + runStart[r] * width, runLength[r] * width, pattern);
+                    }
+                }
+            }
+        }
+
+        /** Writes {@code length} floats from {@code offset} by repeating {@code pattern}. */
+        private static void put(FloatBuffer out, int offset, int length, float[] pattern) {
+            for (int done = 0; done < length; ) {
+                int n = Math.min(pattern.length, length - done);
+                out.put(offset + done, pattern, 0, n);
+                done += n;
+            }
         }
     }
 }

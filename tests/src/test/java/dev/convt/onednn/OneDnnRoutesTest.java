@@ -86,15 +86,15 @@ class OneDnnRoutesTest {
             int[] op = new int[rank];
             int[] d = new int[rank];
             long[] in = new long[rank + 2];
-            int family = gen.nextInt(4); // 0: 1x1 input, 1: kernel == stride, 2/3: general
+            int family = gen.nextInt(4); // 0: 1x1 input, 1: kernel <= stride (output padding), 2/3: general
             in[0] = 1 + gen.nextInt(3);
             in[1] = 1 + gen.nextInt(6);
             for (int i = 0; i < rank; i++) {
                 k[i] = 1 + gen.nextInt(4);
-                s[i] = family == 1 ? k[i] : 1 + gen.nextInt(3);
+                s[i] = family == 1 ? k[i] + gen.nextInt(2) : 1 + gen.nextInt(3);
                 d[i] = family >= 2 ? 1 + gen.nextInt(2) : 1;
                 p[i] = family >= 2 ? gen.nextInt(2) : 0;
-                op[i] = family >= 2 ? gen.nextInt(Math.max(s[i], d[i])) : 0;
+                op[i] = family >= 1 ? gen.nextInt(Math.max(s[i], d[i])) : 0;
                 in[2 + i] = family == 0 ? 1 : 1 + gen.nextInt(rank == 3 ? 3 : 6);
             }
             int groups = family == 3 && in[1] % 2 == 0 ? 2 : 1;
@@ -121,6 +121,61 @@ class OneDnnRoutesTest {
         }
     }
 
+    /**
+     * matmul-shuffle where some output positions belong to no input's block (kernel below stride, or output padding
+     * growing the end): those hold the bias, in both layouts, on heap and direct tensors, over repeated calls that
+     * alternate the two (a heap output's staging buffer keeps its gaps between calls, a direct output is refilled).
+     */
+    @Test
+    void shuffleFillsPositionsNoBlockCovers() {
+        Random rnd = new Random(17);
+        int[][] cases = { // rank, kernel, stride, output padding, bias
+            {2, 1, 2, 1, 1}, {2, 2, 3, 1, 1}, {2, 2, 2, 1, 0}, {1, 3, 4, 2, 1}, {3, 2, 2, 1, 1}, {1, 1, 3, 2, 0}};
+        for (int[] c : cases) {
+            int rank = c[0];
+            ConvTransposeLayer layer = ConvTransposeLayer.builder(rank).inChannels(5).outChannels(3).kernelSize(c[1])
+                .stride(c[2]).outputPadding(c[3]).bias(c[4] == 1).build();
+            long[] in = new long[rank + 2];
+            in[0] = 2;
+            in[1] = 5;
+            for (int i = 0; i < rank; i++) {
+                in[2 + i] = 3 + i;
+            }
+            for (Layout layout : Layout.values()) {
+                for (int round = 0; round < 3; round++) {
+                    assertTrue(check("matmul-shuffle", layer, in, layout, round % 2 == 0, rnd), layer + " " + layout);
+                }
+            }
+        }
+    }
+
+    @Test
+    void shuffleReusesOneOpAcrossHeapAndDirectOutputs() {
+        Random rnd = new Random(19);
+        ConvTransposeLayer layer = ConvTransposeLayer.builder(2).inChannels(4).outChannels(3).kernelSize(2).stride(3)
+            .outputPadding(1).build();
+        long[] in = {2, 4, 4, 5};
+        Tensor w = random(rnd, layer.weightShape());
+        Tensor b = random(rnd, 3);
+        try (CompiledConvTranspose ref = Backends.reference().compile(layer, w, b);
+             CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(layer, w, b, Layout.CHANNELS_FIRST,
+                 "matmul-shuffle")) {
+            long[] outShape = layer.outputShape(in);
+            for (int round = 0; round < 6; round++) {
+                Tensor x = random(rnd, in);
+                // outputs start from garbage: every position must be written, the gaps included
+                Tensor y = round % 3 == 2 ? Tensor.allocateDirect(outShape) : Tensor.zeros(outShape);
+                for (int i = 0; i < y.elementCount(); i++) {
+                    y.set(i, Float.NaN);
+                }
+                op.forward(x, y);
+                Tolerance.Report r = Tolerance.forLayer(layer).compare(ref.forward(x), y);
+                assertTrue(r.ok(), "round " + round + ": max abs diff " + r.maxAbs());
+            }
+            assertTrue(op.implementation().endsWith("+ bias fill"), op.implementation());
+        }
+    }
+
     @Test
     void everyRouteOnTheBenchmarkShapesAtBatchOne() {
         Random rnd = new Random(13);
@@ -143,7 +198,10 @@ class OneDnnRoutesTest {
             "unet_up", List.of("matmul-shuffle", "matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
             "fcn8x_dw", List.of("deconv-any", "deconv-plain", "deconv-channels-last"),
             "dcgan_g2", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
-            "latency", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"));
+            "latency", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"),
+            "stride_gt_k", List.of("matmul-col2im", "deconv-any", "deconv-plain",
+                "deconv-channels-last"),
+            "output_pad", List.of("matmul-col2im", "deconv-any", "deconv-plain", "deconv-channels-last"));
         for (Map.Entry<String, List<String>> e : expected.entrySet()) {
             ShapeList.Shape s = shapes.get(e.getKey());
             Geometry g = new Geometry(s.layer(), Layout.CHANNELS_FIRST, 1,
