@@ -92,8 +92,9 @@ public final class OneDnn {
     }
 
     /**
-     * {@return the oneDNN loaded, e.g. {@code oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64}, or
-     * {@code unavailable: } and the cause}
+     * {@return the oneDNN loaded, e.g.
+     * {@code oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64, OpenMP defaults} (or the OpenMP environment
+     * variables set), or {@code unavailable: } and the cause}
      */
     public static String describe() {
         return isAvailable() ? OneDnnRuntime.describe() : "unavailable: " + Holder.CAUSE;

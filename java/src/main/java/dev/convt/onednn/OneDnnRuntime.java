@@ -40,6 +40,22 @@ final class OneDnnRuntime {
 
     static String describe() {
         return "oneDNN " + version() + ", CPU engine, ISA " + isa()
-            + ", platform " + Loader.getPlatform();
+            + ", platform " + Loader.getPlatform() + ", OpenMP " + openMpSettings();
+    }
+
+    /**
+     * The OpenMP environment oneDNN's threads run under (libgomp reads it once, when it loads), or {@code defaults}.
+     * Timings depend on it: {@code GOMP_SPINCOUNT} decides how long an idle worker spins on a core after a primitive,
+     * which a route's Java pass then shares (README, "Performance").
+     */
+    static String openMpSettings() {
+        StringBuilder sb = new StringBuilder();
+        for (String name : new String[] {"OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_PROC_BIND"}) {
+            String value = System.getenv(name);
+            if (value != null) {
+                sb.append(sb.length() == 0 ? "" : " ").append(name).append('=').append(value);
+            }
+        }
+        return sb.length() == 0 ? "defaults" : sb.toString();
     }
 }

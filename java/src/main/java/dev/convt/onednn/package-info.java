@@ -8,7 +8,7 @@
  * <pre>{@code
  * System.Logger log = System.getLogger("app");
  * if (OneDnn.isAvailable()) {
- *     log.log(System.Logger.Level.INFO, OneDnn.describe()); // oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64
+ *     log.log(System.Logger.Level.INFO, OneDnn.describe()); // oneDNN 3.11.0, CPU engine, ISA avx2, platform linux-x86_64, OpenMP defaults
  * } else {
  *     log.log(System.Logger.Level.WARNING, OneDnn.unavailabilityCause().getMessage());
  * }
