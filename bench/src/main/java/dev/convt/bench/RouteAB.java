@@ -19,7 +19,9 @@ import java.util.Arrays;
  * }</pre>
  *
  * Direct tensors, channels-first, the shape list's batch size; {@code blocks} (default 40) rounds of {@code calls}
- * (default 5) calls per route, after a warm-up of 20 rounds.
+ * (default 5) calls per route, after a warm-up of 20 rounds. A route written {@code ROUTE@heap} is fed tensors that
+ * wrap {@code float[]}s instead (the caller's-array path), so {@code matmul-col2im,matmul-col2im@heap} measures what
+ * the heap path adds to one route.
  */
 public final class RouteAB {
 
@@ -32,24 +34,31 @@ public final class RouteAB {
         }
         Shape shape = BenchSupport.shape(args[0], 0);
         String[] routes = args[1].split(",");
+        boolean[] heap = new boolean[routes.length];
         int blocks = args.length > 2 ? Integer.parseInt(args[2]) : 40;
         int calls = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         BenchSupport.Parameters p = BenchSupport.Parameters.of(shape.layer());
-        Tensor x = Tensor.allocateDirect(shape.inputShape());
-        x.copyFrom(BenchSupport.random(x.elementCount(), 3));
+        float[] values = BenchSupport.random((int) Tensor.elementCount(shape.inputShape()), 3);
+        Tensor[] xs = new Tensor[routes.length];
+        Tensor[] ys = new Tensor[routes.length];
         OneDnnOp[] ops = new OneDnnOp[routes.length];
         try {
             for (int i = 0; i < routes.length; i++) {
+                heap[i] = routes[i].endsWith("@heap");
+                String route = heap[i] ? routes[i].substring(0, routes[i].length() - "@heap".length()) : routes[i];
                 ops[i] = OneDnnBackend.INSTANCE.compile(shape.layer(), p.weight(), p.bias(), Layout.CHANNELS_FIRST,
-                    routes[i]);
-                ops[i].prepare(x.shape());
-                System.out.println(ops[i].implementation());
+                    route);
+                long[] outShape = shape.layer().outputShape(shape.inputShape());
+                xs[i] = heap[i] ? Tensor.wrap(values.clone(), shape.inputShape())
+                    : Tensor.allocateDirect(shape.inputShape()).copyFrom(values);
+                ys[i] = heap[i] ? Tensor.zeros(outShape) : Tensor.allocateDirect(outShape);
+                ops[i].prepare(xs[i].shape());
+                System.out.println(routes[i] + ": " + ops[i].implementation());
             }
-            Tensor y = Tensor.allocateDirect(ops[0].outputShape(x));
             for (int round = 0; round < 20; round++) {
-                for (OneDnnOp op : ops) {
+                for (int i = 0; i < ops.length; i++) {
                     for (int c = 0; c < calls; c++) {
-                        op.forward(x, y);
+                        ops[i].forward(xs[i], ys[i]);
                     }
                 }
             }
@@ -58,14 +67,14 @@ public final class RouteAB {
                 for (int i = 0; i < ops.length; i++) {
                     for (int c = 0; c < calls; c++) {
                         long t0 = System.nanoTime();
-                        ops[i].forward(x, y);
+                        ops[i].forward(xs[i], ys[i]);
                         micros[i][b * calls + c] = (System.nanoTime() - t0) / 1e3;
                     }
                 }
             }
-            float[] first = ops[0].forward(x).toArray();
+            float[] first = ops[0].forward(xs[0]).toArray();
             for (int i = 0; i < ops.length; i++) {
-                float[] got = ops[i].forward(x).toArray();
+                float[] got = ops[i].forward(xs[i]).toArray();
                 double diff = 0;
                 for (int e = 0; e < got.length; e++) {
                     diff = Math.max(diff, Math.abs(got[e] - first[e]));
