@@ -34,7 +34,9 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #MAX_THREADS} in all, shared by every plan) when the pass is large enough to pay for a hand-off.
  *
  * <p>Memory is bounded: the column buffer holds at most {@link #MAX_COLUMN_FLOATS} floats, so the batch is run in
- * chunks when it would not fit, and the route declines layers where a single image's columns exceed it; each thread's
+ * chunks when it would not fit, and the route declines layers where a single image's columns exceed it. A chunk also
+ * holds at most {@link #MAX_INPUT_CHUNK_FLOATS} input floats (or one image): a heap input is copied chunk by chunk
+ * into a buffer of that size, which stays in cache for the matmul that reads it, instead of all at once. Each thread's
  * scratch is three arrays of about {@link #BAND_FLOATS} floats (one band, its staged columns, the band in output
  * order; channels-last bands carry up to {@link #CHANNEL_GROUP} channels). Each output element is summed in a fixed order (the
  * bias, then the taps in order), and a band is computed whole by one thread, so results do not depend on threads.
@@ -46,6 +48,13 @@ final class MatmulCol2imRoute extends Route {
 
     /** 64 MiB of columns per execution context. */
     static final long MAX_COLUMN_FLOATS = 16L << 20;
+
+    /**
+     * Input floats per chunk (2 MiB): the heap path copies a chunk into a buffer the matmul then reads from cache. In
+     * an interleaved A/B on DCGAN out (RESULTS.md, fourth run) this took the caller's-array call from 1.2-1.3x the
+     * direct call's time to 1.0-1.2x, with no change to the direct call.
+     */
+    static final long MAX_INPUT_CHUNK_FLOATS = 1L << 19;
 
     /** Floats of one band's accumulator: small enough to stay in a core's L1/L2 cache while the taps add into it. */
     static final int BAND_FLOATS = 1 << 13;
@@ -239,7 +248,9 @@ final class MatmulCol2imRoute extends Route {
                 && (level == RUN || pitch == outSize[2]);
             try (PointerScope scope = new PointerScope()) {
                 long perImage = g.columns() * g.inVolume;
-                this.chunk = (int) Math.max(1, Math.min(g.batch, MAX_COLUMN_FLOATS / perImage));
+                long imageFloats = g.layer.inChannels() * g.inVolume;
+                this.chunk = (int) Math.max(1, Math.min(g.batch, Math.min(MAX_COLUMN_FLOATS / perImage,
+                    MAX_INPUT_CHUNK_FLOATS / imageFloats)));
                 this.mayShare = chunk * perImage >= PARALLEL_THRESHOLD && Helper.count() > 0;
                 this.full = new Product(g, chunk);
                 int rest = g.batch % chunk;
@@ -285,6 +296,12 @@ final class MatmulCol2imRoute extends Route {
             final Scratch scratch = newScratch();
             /** One offer per helper, with the scratch that helper uses for this execution's bands. */
             final Offer[] offers;
+            /** A heap input's current chunk (allocated on the first heap call), and a view of it. */
+            FloatPointer staging;
+            FloatBuffer stagingView;
+            /** The last heap input and a view of its elements, held weakly as {@link #outView} is. */
+            WeakReference<Tensor> lastInput = new WeakReference<>(null);
+            WeakReference<FloatBuffer> inView = new WeakReference<>(null);
             /** A byte cursor over the input binding's pointer {@code chunkBase}, moved to each chunk's images. */
             Pointer chunkBase;
             Pointer chunkInput;
@@ -328,15 +345,30 @@ final class MatmulCol2imRoute extends Route {
 
             @Override
             void run(Tensor input, Tensor output) {
-                in.bindInput(input);
-                Pointer base = in.bound();
+                // a direct input is read in place; a heap one is copied a chunk at a time into the staging buffer
+                boolean heap = !input.isDirect();
+                Pointer base = null;
+                FloatBuffer source = null;
+                if (heap) {
+                    source = heapView(input);
+                    if (staging == null) {
+                        staging = owner.keep(new FloatPointer((long) chunk * imageFloats()));
+                        stagingView = staging.asBuffer();
+                    }
+                } else {
+                    in.bindInput(input);
+                    base = in.bound();
+                }
                 FloatBuffer target = outputView(output);
-                long imageFloats = geometry.layer.inChannels() * geometry.inVolume;
+                long imageFloats = imageFloats();
                 for (int n0 = 0; n0 < geometry.batch; n0 += chunk) {
                     boolean isTail = geometry.batch - n0 < chunk;
                     Product p = isTail ? tail : full;
                     memory x = isTail ? tailX : fullX;
-                    if (n0 == 0 && chunk == geometry.batch) {
+                    if (heap) {
+                        stagingView.put(0, source, (int) (n0 * imageFloats), (int) (p.images * imageFloats));
+                        x.set_data_handle(staging);
+                    } else if (n0 == 0 && chunk == geometry.batch) {
                         x.set_data_handle(base);
                     } else {
                         if (base != chunkBase) {
@@ -350,6 +382,21 @@ final class MatmulCol2imRoute extends Route {
                     stream._wait();
                     col2im(target, n0, p.images);
                 }
+            }
+
+            private long imageFloats() {
+                return geometry.layer.inChannels() * geometry.inVolume;
+            }
+
+            /** A view of a heap input's elements, kept (weakly) while the caller passes the same tensor. */
+            private FloatBuffer heapView(Tensor input) {
+                FloatBuffer view = inView.get();
+                if (view == null || lastInput.get() != input) {
+                    view = input.buffer();
+                    inView = new WeakReference<>(view);
+                    lastInput = new WeakReference<>(input);
+                }
+                return view;
             }
 
             /**

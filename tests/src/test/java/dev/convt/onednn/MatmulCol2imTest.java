@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -136,6 +137,65 @@ class MatmulCol2imTest {
                 }
             }
         }
+    }
+
+    /**
+     * A heap input larger than {@link MatmulCol2imRoute#MAX_INPUT_CHUNK_FLOATS} is copied and multiplied a chunk of
+     * images at a time (here 2, 2 and a tail of 1): the reference's values, the bits a direct input gives, two heap
+     * inputs alternating through the one staging buffer, no steady-state allocation, and the caller's input array is
+     * not kept alive.
+     */
+    @Test
+    void heapInputsAreCopiedChunkByChunk() throws InterruptedException {
+        ConvTransposeLayer l = layer(2, 8, 4).kernelSize(4).stride(2).padding(1).build();
+        long[] in = {5, 8, 150, 150}; // 180,000 floats an image: 2 images a chunk
+        Random rnd = new Random(45);
+        assertTrue(OneDnnRoutesTest.check(ROUTE, l, in, Layout.CHANNELS_FIRST, false, rnd));
+        try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(l, random(rnd, l.weightShape()),
+            random(rnd, 4), Layout.CHANNELS_FIRST, ROUTE)) {
+            Tensor x1 = random(rnd, in);
+            Tensor x2 = random(rnd, in);
+            Tensor d1 = Tensor.allocateDirect(in).copyFrom(x1.toArray());
+            Tensor d2 = Tensor.allocateDirect(in).copyFrom(x2.toArray());
+            long[] outShape = op.outputShape(x1);
+            Tensor yd = Tensor.allocateDirect(outShape);
+            op.forward(d1, yd);
+            float[] r1 = yd.toArray();
+            op.forward(d2, yd);
+            float[] r2 = yd.toArray();
+            assertTrue(op.implementation().contains("in chunks of 2 images"), op.implementation());
+            Tensor y = Tensor.zeros(outShape);
+            for (int round = 0; round < 3; round++) {
+                op.forward(x1, y);
+                assertArrayEquals(r1, y.toArray(), "heap input 1, round " + round);
+                op.forward(x2, y);
+                assertArrayEquals(r2, y.toArray(), "heap input 2, round " + round);
+            }
+            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long me = Thread.currentThread().getId();
+            for (int i = 0; i < 200; i++) { // past JIT compilation
+                op.forward(x1, y);
+            }
+            long before = mx.getThreadAllocatedBytes(me);
+            for (int i = 0; i < 100; i++) {
+                op.forward(x1, y);
+            }
+            long allocated = mx.getThreadAllocatedBytes(me) - before;
+            assertTrue(allocated < 1024, "the chunked heap path allocated " + allocated + " bytes in 100 calls");
+            WeakReference<float[]> dropped = forwardFrom(op, in, outShape, rnd);
+            for (int i = 0; i < 50 && dropped.get() != null; i++) {
+                System.gc();
+                Thread.sleep(10);
+            }
+            assertTrue(dropped.get() == null, "the op keeps the caller's input array alive");
+        }
+    }
+
+    private static WeakReference<float[]> forwardFrom(CompiledConvTranspose op, long[] in, long[] outShape,
+                                                      Random rnd) {
+        float[] x = random(rnd, in).toArray();
+        op.forward(Tensor.wrap(x, in), Tensor.zeros(outShape));
+        return new WeakReference<>(x);
     }
 
     /**
