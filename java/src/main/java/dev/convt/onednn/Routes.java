@@ -4,6 +4,8 @@ import dev.convt.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 
 import java.lang.System.Logger.Level;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -58,6 +60,28 @@ final class Routes {
     private static final int FIRST_WARMUP_RUNS = 3_000;
     private static final int MIN_ROUNDS = 3;
     private static final int MAX_ROUNDS = 40;
+    /** Rounds stop after this long once {@link #MIN_ROUNDS} have run, quiet or not. */
+    private static final long MAX_TIMING_NANOS = 1_000_000_000L;
+
+    /**
+     * HotSpot's total JIT compilation time, or a constant where the JVM does not report it. A round during which it
+     * grew ran beside the compiler: in a young JVM the compiler threads take a core from oneDNN's OpenMP team and the
+     * routes' Java passes may still run uncompiled code, which timed DCGAN out's {@code matmul-col2im} at 14.6 to
+     * 34.1 ms in six fresh JVMs against 6.7 to 8.5 ms in three run with {@code -Xbatch} (compilation in the
+     * foreground: RESULTS.md, fourth run). Such rounds count only when no round was quiet.
+     */
+    private static final class JIT {
+        private static final CompilationMXBean BEAN = bean();
+
+        private static CompilationMXBean bean() {
+            CompilationMXBean b = ManagementFactory.getCompilationMXBean();
+            return b != null && b.isCompilationTimeMonitoringSupported() ? b : null;
+        }
+
+        static long totalMillis() {
+            return BEAN == null ? 0 : BEAN.getTotalCompilationTime();
+        }
+    }
 
     /** Routes timed at least once in this JVM (their Java code compiled by then). */
     private static final Set<String> WARMED = ConcurrentHashMap.newKeySet();
@@ -164,14 +188,29 @@ final class Routes {
                 }
             }
             long spent = 0;
-            for (int round = 0; round < MAX_ROUNDS && (round < MIN_ROUNDS || spent < TIMING_NANOS * count); round++) {
+            long[] round = new long[count];
+            long[] bestOfAll = best.clone();
+            int quiet = 0;
+            long timingStart = System.nanoTime();
+            for (int r = 0; r < MAX_ROUNDS && (quiet < MIN_ROUNDS || spent < TIMING_NANOS * count)
+                && (r < MIN_ROUNDS || System.nanoTime() - timingStart < MAX_TIMING_NANOS); r++) {
+                long compiling = JIT.totalMillis();
                 for (int c = 0; c < count; c++) {
                     long t0 = System.nanoTime();
                     candidates.get(c).run(in, out);
-                    long t = System.nanoTime() - t0;
-                    best[c] = Math.min(best[c], t);
-                    spent += t;
+                    round[c] = System.nanoTime() - t0;
+                    bestOfAll[c] = Math.min(bestOfAll[c], round[c]);
+                    spent += round[c];
                 }
+                if (JIT.totalMillis() == compiling) {
+                    quiet++;
+                    for (int c = 0; c < count; c++) {
+                        best[c] = Math.min(best[c], round[c]);
+                    }
+                }
+            }
+            if (quiet == 0) {
+                System.arraycopy(bestOfAll, 0, best, 0, count); // the JIT never settled: every round counts
             }
         }
         double[] ms = new double[count];
