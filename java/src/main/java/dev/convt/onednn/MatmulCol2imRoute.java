@@ -300,18 +300,12 @@ final class MatmulCol2imRoute extends Route {
             /** A heap input's current chunk (allocated on the first heap call), and a view of it. */
             FloatPointer staging;
             FloatBuffer stagingView;
-            /** The last heap input and a view of its elements, held weakly as {@link #outView} is. */
-            WeakReference<Tensor> lastInput = new WeakReference<>(null);
-            WeakReference<FloatBuffer> inView = new WeakReference<>(null);
+            /** Views of the last heap input's and of the last output's elements. */
+            final TensorView inView = new TensorView();
+            final TensorView outView = new TensorView();
             /** A byte cursor over the input binding's pointer {@code chunkBase}, moved to each chunk's images. */
             Pointer chunkBase;
             Pointer chunkInput;
-            /**
-             * The last output tensor and a view of its elements. Both are held weakly, so that the caller's array is
-             * never kept alive between calls; a view collected meanwhile is simply made again.
-             */
-            WeakReference<Tensor> lastOutput = new WeakReference<>(null);
-            WeakReference<FloatBuffer> outView = new WeakReference<>(null);
             /** The pass in progress: helpers read these after they see their offer made. */
             private final AtomicInteger next = new AtomicInteger();
             private int tileCount;
@@ -351,7 +345,7 @@ final class MatmulCol2imRoute extends Route {
                 Pointer base = null;
                 FloatBuffer source = null;
                 if (heap) {
-                    source = heapView(input);
+                    source = inView.of(input);
                     if (staging == null) {
                         staging = owner.keep(new FloatPointer((long) chunk * imageFloats()));
                         stagingView = staging.asBuffer();
@@ -360,7 +354,8 @@ final class MatmulCol2imRoute extends Route {
                     in.bindInput(input);
                     base = in.bound();
                 }
-                FloatBuffer target = outputView(output);
+                // oneDNN never writes the output here: a heap output is written in place, with no staging buffer
+                FloatBuffer target = outView.of(output);
                 long imageFloats = imageFloats();
                 for (int n0 = 0; n0 < geometry.batch; n0 += chunk) {
                     boolean isTail = geometry.batch - n0 < chunk;
@@ -387,32 +382,6 @@ final class MatmulCol2imRoute extends Route {
 
             private long imageFloats() {
                 return geometry.layer.inChannels() * geometry.inVolume;
-            }
-
-            /** A view of a heap input's elements, kept (weakly) while the caller passes the same tensor. */
-            private FloatBuffer heapView(Tensor input) {
-                FloatBuffer view = inView.get();
-                if (view == null || lastInput.get() != input) {
-                    view = input.buffer();
-                    inView = new WeakReference<>(view);
-                    lastInput = new WeakReference<>(input);
-                }
-                return view;
-            }
-
-            /**
-             * Where the col2im pass writes: the output's own buffer. oneDNN never writes the output here, so a heap
-             * output is written in place, with no staging buffer and no copy out; a direct one through a view of its
-             * memory.
-             */
-            private FloatBuffer outputView(Tensor output) {
-                FloatBuffer view = outView.get();
-                if (view == null || lastOutput.get() != output) {
-                    view = output.buffer();
-                    outView = new WeakReference<>(view);
-                    lastOutput = new WeakReference<>(output);
-                }
-                return view;
             }
 
             /** Adds the columns of images {@code [n0, n0 + images)} into the output, which starts from the bias. */
@@ -734,6 +703,26 @@ final class MatmulCol2imRoute extends Route {
     }
 
     /** One thread's col2im scratch: a band's accumulator, the columns staged at its indices, the band in output order. */
+    /**
+     * A view of a tensor's elements, made again only when the caller passes another tensor. Both the tensor and the
+     * view are held weakly, so that a caller's array is never kept alive between calls; a view collected meanwhile
+     * is simply made again.
+     */
+    static final class TensorView {
+        private WeakReference<Tensor> last = new WeakReference<>(null);
+        private WeakReference<FloatBuffer> view = new WeakReference<>(null);
+
+        FloatBuffer of(Tensor t) {
+            FloatBuffer v = view.get();
+            if (v == null || last.get() != t) {
+                v = t.buffer();
+                view = new WeakReference<>(v);
+                last = new WeakReference<>(t);
+            }
+            return v;
+        }
+    }
+
     static final class Scratch {
         final float[] acc;
         final float[] stage;
