@@ -15,15 +15,15 @@ import java.util.Arrays;
 /**
  * Kernel no larger than stride but kernel plus output padding at least the stride, no padding, dilation 1 (U-Net's
  * 2x2/2 upsampling; a 1x1 kernel at stride 2 with output padding 1): every input position owns a disjoint
- * {@code k}-block of the output, so the
- * layer is one matrix product {@code [N*prod(in), Cin] x [Cin, Cout*prod(k)]} (bias fused) followed by a pixel
- * shuffle that moves each row's {@code Cout*prod(k)} values to their block. The shuffle is a single oneDNN reorder
- * between two strided views of the same dims {@code [N, in_1..in_r, Cout, k_1..k_r]} (channels-last:
- * {@code [N, in.., k.., Cout]}): the product's rows, and the output's positions.
+ * {@code k}-block of the output, so the layer is one matrix product {@code [N*prod(in), Cin] x [Cin, Cout*prod(k)]}
+ * (bias fused) followed by a pixel shuffle that moves each row's {@code Cout*prod(k)} values to their block. The
+ * shuffle is a single oneDNN reorder between two strided views of the same dims
+ * {@code [N, in_1..in_r, Cout, k_1..k_r]} (channels-last: {@code [N, in.., k.., Cout]}): the product's rows, and the
+ * output's positions.
  *
  * <p>Where the kernel is smaller than the stride, or output padding grows the end, some output positions belong to
- * no block: they hold only the bias. The output is filled with the bias before the shuffle overwrites the blocks (a
- * Java pass at memory speed), since the caller's buffer may change between calls.
+ * no block and hold only the bias: {@link BiasFill} writes those before the shuffle runs, on every call, since the
+ * caller's buffer may change between calls (a heap output's staging buffer, which only the shuffle writes, once).
  *
  * <p>For a channels-first caller the product is computed the other way round where oneDNN has a fast kernel for it,
  * {@code W^T [Cout*prod(k), Cin] x x[n] [Cin, prod(in)]}, whose result {@code [N, Cout, k.., in..]} keeps each
