@@ -34,7 +34,6 @@ public final class RouteAB {
         }
         Shape shape = BenchSupport.shape(args[0], 0);
         String[] routes = args[1].split(",");
-        boolean[] heap = new boolean[routes.length];
         int blocks = args.length > 2 ? Integer.parseInt(args[2]) : 40;
         int calls = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         BenchSupport.Parameters p = BenchSupport.Parameters.of(shape.layer());
@@ -44,14 +43,14 @@ public final class RouteAB {
         OneDnnOp[] ops = new OneDnnOp[routes.length];
         try {
             for (int i = 0; i < routes.length; i++) {
-                heap[i] = routes[i].endsWith("@heap");
-                String route = heap[i] ? routes[i].substring(0, routes[i].length() - "@heap".length()) : routes[i];
+                boolean heap = routes[i].endsWith("@heap");
+                String route = heap ? routes[i].substring(0, routes[i].length() - "@heap".length()) : routes[i];
                 ops[i] = OneDnnBackend.INSTANCE.compile(shape.layer(), p.weight(), p.bias(), Layout.CHANNELS_FIRST,
                     route);
                 long[] outShape = shape.layer().outputShape(shape.inputShape());
-                xs[i] = heap[i] ? Tensor.wrap(values.clone(), shape.inputShape())
+                xs[i] = heap ? Tensor.wrap(values.clone(), shape.inputShape())
                     : Tensor.allocateDirect(shape.inputShape()).copyFrom(values);
-                ys[i] = heap[i] ? Tensor.zeros(outShape) : Tensor.allocateDirect(outShape);
+                ys[i] = heap ? Tensor.zeros(outShape) : Tensor.allocateDirect(outShape);
                 ops[i].prepare(xs[i].shape());
                 System.out.println(routes[i] + ": " + ops[i].implementation());
             }
