@@ -1,5 +1,7 @@
 package dev.convt;
 
+import java.lang.management.ManagementFactory;
+import java.lang.ref.WeakReference;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,6 +18,33 @@ public final class TestSupport {
             t.set(i, rnd.nextFloat() * 2 - 1);
         }
         return t;
+    }
+
+    /**
+     * Bytes the calling thread allocates over 100 calls of {@code op.forward(x, y)}, after 200 calls to get past JIT
+     * compilation. {@code getThreadAllocatedBytes} itself may allocate a little; one object per call would be at
+     * least 1.6 KB.
+     */
+    public static long steadyStateAllocatedBytes(CompiledConvTranspose op, Tensor x, Tensor y) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long me = Thread.currentThread().getId();
+        for (int i = 0; i < 200; i++) {
+            op.forward(x, y);
+        }
+        long before = mx.getThreadAllocatedBytes(me);
+        for (int i = 0; i < 100; i++) {
+            op.forward(x, y);
+        }
+        return mx.getThreadAllocatedBytes(me) - before;
+    }
+
+    /** Whether {@code ref}'s referent gets collected within about half a second of asking for GCs. */
+    public static boolean collected(WeakReference<?> ref) throws InterruptedException {
+        for (int i = 0; i < 50 && ref.get() != null; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        return ref.get() == null;
     }
 
     /** The same values in a direct buffer. */

@@ -8,13 +8,14 @@ import dev.convt.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
+import static dev.convt.TestSupport.collected;
 import static dev.convt.TestSupport.random;
+import static dev.convt.TestSupport.steadyStateAllocatedBytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,22 +70,12 @@ class LargeHeapTensorTest {
     @Test
     void theHeapPathAllocatesNothing() {
         Random rnd = new Random(52);
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long me = Thread.currentThread().getId();
         for (String route : List.of("deconv-plain", "matmul-col2im")) {
             try (CompiledConvTranspose op = OneDnnBackend.INSTANCE.compile(LAYER, random(rnd, LAYER.weightShape()),
                 random(rnd, LAYER.outChannels()), Layout.CHANNELS_FIRST, route)) {
                 Tensor x = random(rnd, INPUT);
                 Tensor y = Tensor.zeros(op.outputShape(x));
-                for (int i = 0; i < 200; i++) { // past JIT compilation
-                    op.forward(x, y);
-                }
-                long before = mx.getThreadAllocatedBytes(me);
-                for (int i = 0; i < 100; i++) {
-                    op.forward(x, y);
-                }
-                long allocated = mx.getThreadAllocatedBytes(me) - before;
-                // getThreadAllocatedBytes itself may allocate a little; one object per call would be >= 1.6 KB
+                long allocated = steadyStateAllocatedBytes(op, x, y);
                 assertTrue(allocated < 1024, op.implementation() + " allocated " + allocated
                     + " bytes in 100 steady-state calls");
             }
@@ -100,12 +91,7 @@ class LargeHeapTensorTest {
                 random(rnd, LAYER.outChannels()), Layout.CHANNELS_FIRST, route)) {
                 Tensor x = random(rnd, INPUT);
                 long[] outShape = op.outputShape(x);
-                WeakReference<float[]> dropped = forwardInto(op, x, outShape);
-                for (int i = 0; i < 50 && dropped.get() != null; i++) {
-                    System.gc();
-                    Thread.sleep(10);
-                }
-                assertTrue(dropped.get() == null, op.implementation() + " keeps the caller's output array alive");
+                assertTrue(collected(forwardInto(op, x, outShape)), op.implementation() + " keeps the caller's output array alive");
                 op.forward(x, Tensor.zeros(outShape)); // and the op still runs on another output
             }
         }

@@ -15,7 +15,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
+import static dev.convt.TestSupport.collected;
 import static dev.convt.TestSupport.random;
+import static dev.convt.TestSupport.steadyStateAllocatedBytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -171,23 +173,9 @@ class MatmulCol2imTest {
                 op.forward(x2, y);
                 assertArrayEquals(r2, y.toArray(), "heap input 2, round " + round);
             }
-            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-            long me = Thread.currentThread().getId();
-            for (int i = 0; i < 200; i++) { // past JIT compilation
-                op.forward(x1, y);
-            }
-            long before = mx.getThreadAllocatedBytes(me);
-            for (int i = 0; i < 100; i++) {
-                op.forward(x1, y);
-            }
-            long allocated = mx.getThreadAllocatedBytes(me) - before;
+            long allocated = steadyStateAllocatedBytes(op, x1, y);
             assertTrue(allocated < 1024, "the chunked heap path allocated " + allocated + " bytes in 100 calls");
-            WeakReference<float[]> dropped = forwardFrom(op, in, outShape, rnd);
-            for (int i = 0; i < 50 && dropped.get() != null; i++) {
-                System.gc();
-                Thread.sleep(10);
-            }
-            assertTrue(dropped.get() == null, "the op keeps the caller's input array alive");
+            assertTrue(collected(forwardFrom(op, in, outShape, rnd)), "the op keeps the caller's input array alive");
         }
     }
 
