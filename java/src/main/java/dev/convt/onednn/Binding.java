@@ -25,8 +25,8 @@ final class Binding {
     private FloatBuffer stagingView;
     private WeakReference<Tensor> last = new WeakReference<>(null);
     private Pointer lastPointer;
-    /** A view of the last direct tensor's storage, indexed absolutely only. */
-    private FloatBuffer lastView;
+    /** A view of the last direct tensor's storage, for {@link #target}. */
+    private final TensorView directView = new TensorView();
     private Pointer bound;
 
     /** {@code handle} is a memory object created with a null data handle; {@code owner} keeps the staging buffer. */
@@ -50,7 +50,7 @@ final class Binding {
      * Valid after {@link #bindOutput}.
      */
     FloatBuffer target(Tensor t) {
-        return t.isDirect() ? lastView : stagingView;
+        return t.isDirect() ? directView.of(t) : stagingView;
     }
 
     /** Binds an input: direct in place, heap copied into the staging buffer. */
@@ -77,8 +77,7 @@ final class Binding {
         Pointer p;
         if (t.isDirect()) {
             if (last.get() != t) {
-                lastView = t.buffer();
-                lastPointer = new FloatPointer(lastView);
+                lastPointer = new FloatPointer(t.buffer());
                 last = new WeakReference<>(t);
             }
             p = lastPointer;

@@ -11,7 +11,6 @@ import org.bytedeco.javacpp.PointerScope;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.lang.ref.WeakReference;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -703,26 +702,6 @@ final class MatmulCol2imRoute extends Route {
     }
 
     /** One thread's col2im scratch: a band's accumulator, the columns staged at its indices, the band in output order. */
-    /**
-     * A view of a tensor's elements, made again only when the caller passes another tensor. Both the tensor and the
-     * view are held weakly, so that a caller's array is never kept alive between calls; a view collected meanwhile
-     * is simply made again.
-     */
-    static final class TensorView {
-        private WeakReference<Tensor> last = new WeakReference<>(null);
-        private WeakReference<FloatBuffer> view = new WeakReference<>(null);
-
-        FloatBuffer of(Tensor t) {
-            FloatBuffer v = view.get();
-            if (v == null || last.get() != t) {
-                v = t.buffer();
-                view = new WeakReference<>(v);
-                last = new WeakReference<>(t);
-            }
-            return v;
-        }
-    }
-
     static final class Scratch {
         final float[] acc;
         final float[] stage;

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static dev.convt.TestSupport.random;
+import static dev.convt.TestSupport.steadyStateAllocatedBytes;
 import static dev.convt.TestSupport.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -173,6 +174,13 @@ class OneDnnRoutesTest {
                 assertTrue(r.ok(), "round " + round + ": max abs diff " + r.maxAbs());
             }
             assertTrue(op.implementation().endsWith("+ bias fill"), op.implementation());
+            for (boolean direct : new boolean[] {true, false}) {
+                Tensor x = direct ? direct(random(rnd, in)) : random(rnd, in);
+                Tensor y = direct ? Tensor.allocateDirect(outShape) : Tensor.zeros(outShape);
+                long allocated = steadyStateAllocatedBytes(op, x, y);
+                assertTrue(allocated < 1024, "the gap fill (" + (direct ? "direct" : "heap") + ") allocated "
+                    + allocated + " bytes in 100 calls");
+            }
         }
     }
 
