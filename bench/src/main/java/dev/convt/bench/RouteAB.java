@@ -21,7 +21,9 @@ import java.util.Arrays;
  * Direct tensors, channels-first, the shape list's batch size; {@code blocks} (default 40) rounds of {@code calls}
  * (default 5) calls per route, after a warm-up of 20 rounds. A route written {@code ROUTE@heap} is fed tensors that
  * wrap {@code float[]}s instead (the caller's-array path), so {@code matmul-col2im,matmul-col2im@heap} measures what
- * the heap path adds to one route.
+ * the heap path adds to one route. A route may end with {@code [KEY=VALUE]}: that system property is set while its
+ * calls run (and cleared after), so a scratch build that reads a property on each call can compare two variants of
+ * one route in one JVM ({@code deconv-any@heap,deconv-any@heap[convt.scratch.x=true]}).
  */
 public final class RouteAB {
 
@@ -38,6 +40,14 @@ public final class RouteAB {
         int calls = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         BenchSupport.Parameters p = BenchSupport.Parameters.of(shape.layer());
         float[] values = BenchSupport.random((int) Tensor.elementCount(shape.inputShape()), 3);
+        String[] properties = new String[routes.length];
+        for (int i = 0; i < routes.length; i++) {
+            int open = routes[i].indexOf('[');
+            if (open >= 0 && routes[i].endsWith("]") && routes[i].indexOf('=', open) > 0) {
+                properties[i] = routes[i].substring(open + 1, routes[i].length() - 1);
+                routes[i] = routes[i].substring(0, open);
+            }
+        }
         Tensor[] xs = new Tensor[routes.length];
         Tensor[] ys = new Tensor[routes.length];
         OneDnnOp[] ops = new OneDnnOp[routes.length];
@@ -56,24 +66,30 @@ public final class RouteAB {
             }
             for (int round = 0; round < 20; round++) {
                 for (int i = 0; i < ops.length; i++) {
+                    setProperty(properties[i], true);
                     for (int c = 0; c < calls; c++) {
                         ops[i].forward(xs[i], ys[i]);
                     }
+                    setProperty(properties[i], false);
                 }
             }
             double[][] micros = new double[routes.length][blocks * calls];
             for (int b = 0; b < blocks; b++) {
                 for (int i = 0; i < ops.length; i++) {
+                    setProperty(properties[i], true);
                     for (int c = 0; c < calls; c++) {
                         long t0 = System.nanoTime();
                         ops[i].forward(xs[i], ys[i]);
                         micros[i][b * calls + c] = (System.nanoTime() - t0) / 1e3;
                     }
+                    setProperty(properties[i], false);
                 }
             }
             float[] first = ops[0].forward(xs[0]).toArray();
             for (int i = 0; i < ops.length; i++) {
+                setProperty(properties[i], true);
                 float[] got = ops[i].forward(xs[i]).toArray();
+                setProperty(properties[i], false);
                 double diff = 0;
                 for (int e = 0; e < got.length; e++) {
                     diff = Math.max(diff, Math.abs(got[e] - first[e]));
@@ -81,7 +97,7 @@ public final class RouteAB {
                 double[] t = micros[i];
                 Arrays.sort(t);
                 System.out.printf("%-22s median %10.1f us   p25 %10.1f   p75 %10.1f   max |diff| vs %s %.2e%n",
-                    routes[i], t[t.length / 2], t[t.length / 4], t[3 * t.length / 4], routes[0], diff);
+                    routes[i] + (properties[i] != null ? "[" + properties[i] + "]" : ""), t[t.length / 2], t[t.length / 4], t[3 * t.length / 4], routes[0], diff);
             }
         } finally {
             for (OneDnnOp op : ops) {
@@ -89,6 +105,19 @@ public final class RouteAB {
                     op.close();
                 }
             }
+        }
+    }
+
+    /** Sets ({@code on}) or clears the {@code KEY=VALUE} property of a route, if it has one. */
+    private static void setProperty(String keyValue, boolean on) {
+        if (keyValue == null) {
+            return;
+        }
+        int eq = keyValue.indexOf('=');
+        if (on) {
+            System.setProperty(keyValue.substring(0, eq), keyValue.substring(eq + 1));
+        } else {
+            System.clearProperty(keyValue.substring(0, eq));
         }
     }
 }
