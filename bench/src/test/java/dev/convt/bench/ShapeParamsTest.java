@@ -24,7 +24,7 @@ class ShapeParamsTest {
 
     @Test
     void everyBenchmarkClassListsEveryShapeOfTheFile() throws IOException {
-        for (Class<?> c : List.of(ConvTransposeBench.class, ReferenceBench.class, CompileBench.class)) {
+        for (Class<?> c : List.of(ConvTransposeBench.class, ReferenceBench.class, CompileBench.class, KeepLayoutBench.class)) {
             assertEquals(fileNames(), BenchSupport.shapeParamValues(c), c.getSimpleName());
             assertDoesNotThrow(() -> BenchSupport.checkShapeParams(c));
         }
