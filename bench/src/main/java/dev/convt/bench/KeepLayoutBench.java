@@ -92,13 +92,15 @@ public class KeepLayoutBench {
                 .inChannels(layer.inChannels()).outChannels(layer.inChannels()).kernelSize(1).build();
             BenchSupport.Parameters pp = BenchSupport.Parameters.of(pointwise);
             String producerRoute = null;
+            boolean reordered = true;
             for (String candidate : PRODUCERS) {
                 closeInput();
                 Layout layout = candidate.endsWith("@cl") ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST;
                 producerRoute = candidate.replace("@cl", "");
                 producer = OneDnnBackend.INSTANCE.compile(pointwise, pp.weight(), pp.bias(), layout, producerRoute);
                 keptIn = producer.forwardKeepLayout(Tensor.wrap(x, layout.fromChannelsFirst(in, layer.rank())));
-                if (!op.reordersInput(keptIn)) {
+                reordered = op.reordersInput(keptIn);
+                if (!reordered) {
                     break;
                 }
             }
@@ -107,7 +109,7 @@ public class KeepLayoutBench {
             directOut = Tensor.allocateDirect(op.outputShape(in));
             BenchSupport.record(params, implementation + " | keep-layout: input " + keptIn.layoutDescription()
                 + " (from a 1x1 " + producerRoute + " " + producer.layout().formatName(layer.rank()) + " op)"
-                + (op.reordersInput(keptIn) ? ", reordered first" : ", read in place") + "; output "
+                + (reordered ? ", reordered first" : ", read in place") + "; output "
                 + keptOut.layoutDescription(), true);
         } catch (RuntimeException | Error e) {
             tearDown();

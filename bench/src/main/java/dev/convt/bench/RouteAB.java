@@ -27,6 +27,8 @@ import java.util.Arrays;
  */
 public final class RouteAB {
 
+    private static final int WARMUP_ROUNDS = 20;
+
     private RouteAB() {}
 
     public static void main(String[] args) {
@@ -40,6 +42,7 @@ public final class RouteAB {
         int calls = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         BenchSupport.Parameters p = BenchSupport.Parameters.of(shape.layer());
         float[] values = BenchSupport.random((int) Tensor.elementCount(shape.inputShape()), 3);
+        String[] labels = routes.clone();
         String[] properties = new String[routes.length];
         for (int i = 0; i < routes.length; i++) {
             int open = routes[i].indexOf('[');
@@ -64,40 +67,38 @@ public final class RouteAB {
                 ops[i].prepare(xs[i].shape());
                 System.out.println(routes[i] + ": " + ops[i].implementation());
             }
-            for (int round = 0; round < 20; round++) {
-                for (int i = 0; i < ops.length; i++) {
-                    setProperty(properties[i], true);
-                    for (int c = 0; c < calls; c++) {
-                        ops[i].forward(xs[i], ys[i]);
-                    }
-                    setProperty(properties[i], false);
-                }
-            }
+            // 20 warm-up rounds, then the timed blocks, every round calling each route in turn
             double[][] micros = new double[routes.length][blocks * calls];
-            for (int b = 0; b < blocks; b++) {
+            for (int round = -WARMUP_ROUNDS; round < blocks; round++) {
+                int at = round * calls;
                 for (int i = 0; i < ops.length; i++) {
-                    setProperty(properties[i], true);
-                    for (int c = 0; c < calls; c++) {
-                        long t0 = System.nanoTime();
-                        ops[i].forward(xs[i], ys[i]);
-                        micros[i][b * calls + c] = (System.nanoTime() - t0) / 1e3;
-                    }
-                    setProperty(properties[i], false);
+                    int r = i;
+                    withProperty(properties[i], () -> {
+                        for (int c = 0; c < calls; c++) {
+                            long t0 = System.nanoTime();
+                            ops[r].forward(xs[r], ys[r]);
+                            if (at >= 0) {
+                                micros[r][at + c] = (System.nanoTime() - t0) / 1e3;
+                            }
+                        }
+                    });
                 }
             }
-            float[] first = ops[0].forward(xs[0]).toArray();
+            float[][] outputs = new float[ops.length][];
             for (int i = 0; i < ops.length; i++) {
-                setProperty(properties[i], true);
-                float[] got = ops[i].forward(xs[i]).toArray();
-                setProperty(properties[i], false);
+                int r = i;
+                withProperty(properties[i], () -> outputs[r] = ops[r].forward(xs[r]).toArray());
+            }
+            for (int i = 0; i < ops.length; i++) {
+                float[] got = outputs[i];
                 double diff = 0;
                 for (int e = 0; e < got.length; e++) {
-                    diff = Math.max(diff, Math.abs(got[e] - first[e]));
+                    diff = Math.max(diff, Math.abs(got[e] - outputs[0][e]));
                 }
                 double[] t = micros[i];
                 Arrays.sort(t);
                 System.out.printf("%-22s median %10.1f us   p25 %10.1f   p75 %10.1f   max |diff| vs %s %.2e%n",
-                    routes[i] + (properties[i] != null ? "[" + properties[i] + "]" : ""), t[t.length / 2], t[t.length / 4], t[3 * t.length / 4], routes[0], diff);
+                    labels[i], t[t.length / 2], t[t.length / 4], t[3 * t.length / 4], labels[0], diff);
             }
         } finally {
             for (OneDnnOp op : ops) {
@@ -108,16 +109,18 @@ public final class RouteAB {
         }
     }
 
-    /** Sets ({@code on}) or clears the {@code KEY=VALUE} property of a route, if it has one. */
-    private static void setProperty(String keyValue, boolean on) {
+    /** Runs {@code body} with a route's {@code KEY=VALUE} system property set, if it has one, and clears it after. */
+    private static void withProperty(String keyValue, Runnable body) {
         if (keyValue == null) {
+            body.run();
             return;
         }
-        int eq = keyValue.indexOf('=');
-        if (on) {
-            System.setProperty(keyValue.substring(0, eq), keyValue.substring(eq + 1));
-        } else {
-            System.clearProperty(keyValue.substring(0, eq));
+        String key = keyValue.substring(0, keyValue.indexOf('='));
+        System.setProperty(key, keyValue.substring(key.length() + 1));
+        try {
+            body.run();
+        } finally {
+            System.clearProperty(key);
         }
     }
 }
